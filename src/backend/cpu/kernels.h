@@ -1,0 +1,51 @@
+// Per-ISA kernel tables of the CPU backend. Each kernel is single-threaded and works on a
+// range of output rows (or tasks); CpuBackend splits the range over the ThreadPool.
+// kernels_avx2.cc and kernels_avx512.cc instantiate the same source (kernels_simd.inc) for
+// 8- and 16-lane vectors; the scalar level has no table (the backend uses ops/reference).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "backend/cpu/isa.h"
+#include "core/weights.h"
+
+namespace ember::cpu {
+
+// Activations prepared once per matmul call for an MLX affine 4/8-bit matrix, shared by all
+// row ranges: `x` in the kernel's lane order (4-bit: each chunk of 2·lanes elements stored as
+// [even elements, odd elements], matching how nibbles unpack) and per-group sums Σx for the
+// bias term of  Σ_k (s·q_k + b)·x_k = s·Σ q_k·x_k + b·Σ x_k.
+struct AffineActs {
+  int64_t T = 0, cols = 0, groups = 0;
+  float* xp = nullptr;       // f32 [T, cols], permuted as above (points into `x`)
+  float* gsump = nullptr;    // f32 [T, groups] (points into `gsum`)
+  std::vector<float> x, gsum;  // storage, sized by the backend (kernel TUs touch raw pointers only)
+};
+
+struct KernelTable {
+  int lanes = 0;
+  // y[t, r] for r in [r0, r1): dense F32 / BF16 / F16 rows, x f32 [T, cols] (any alignment).
+  void (*matmul_dense)(const Matrix& W, const float* x, int64_t T, float* y, int64_t r0, int64_t r1);
+  // Prepares activations for matmul_affine (W: kMlxAffine with bits 4 or 8).
+  void (*affine_prepare)(const Matrix& W, const float* x, int64_t T, AffineActs* out);
+  void (*matmul_affine)(const Matrix& W, const AffineActs& a, float* y, int64_t r0, int64_t r1);
+  // y[t, r] = dot(row_r, x_t) with row_r already in f32 (generic dequantize-row fallback).
+  void (*matmul_f32_row)(const float* row, int64_t cols, const float* x, int64_t T, float* y, int64_t y_stride);
+  float (*dot)(const float* a, const float* b, int64_t n);
+  void (*axpy)(float a, const float* x, float* y, int64_t n);  // y += a·x
+  void (*rmsnorm)(const float* x, const float* w, int64_t n_rows, int64_t dim, float eps, float* out);
+  void (*gelu_tanh_mul)(const float* gate, const float* up, int64_t n, float* out);
+  // exp in place over n floats (softmax helper); accurate to a few ulp.
+  void (*exp_inplace)(float* x, int64_t n);
+};
+
+// nullptr for Isa::kScalar.
+const KernelTable* kernel_table(Isa isa);
+const KernelTable* kernels_avx2();
+const KernelTable* kernels_avx512();
+
+// True if matmul_affine handles this matrix (affine 4 or 8 bit, group size a multiple of 32).
+bool affine_fast_path(const Matrix& W);
+
+}  // namespace ember::cpu

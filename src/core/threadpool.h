@@ -1,0 +1,60 @@
+// A fixed pool of worker threads for data-parallel loops (matmul rows, attention heads).
+//
+// N threads in total *including the caller*: parallel_for splits [0, n) into at most N
+// contiguous chunks (static chunking), runs chunk 0 on the calling thread and the rest on the
+// N-1 workers, and returns when all are done. There is no work stealing and no nesting: a
+// parallel_for issued from inside a worker runs serially, so the pool never oversubscribes
+// the cores. One pool per engine; parallel_for calls from different threads are serialized.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace ember {
+
+class ThreadPool {
+ public:
+  using RangeFn = std::function<void(int64_t begin, int64_t end)>;
+
+  // n_threads <= 0: one thread per hardware core (hardware_cores()).
+  explicit ThreadPool(int n_threads = 0);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int size() const { return n_threads_; }
+
+  // Calls fn(begin, end) on disjoint chunks covering [0, n). Chunks hold at least `min_chunk`
+  // items (fewer threads are used for small n). Exceptions thrown by fn are rethrown here
+  // (the first one) after all chunks have finished.
+  void parallel_for(int64_t n, const RangeFn& fn, int64_t min_chunk = 1);
+
+  // Number of usable cores (sched affinity, else std::thread::hardware_concurrency, >= 1).
+  static int hardware_cores();
+
+ private:
+  void worker_loop(int index);
+  void run_chunk(int index);
+
+  int n_threads_ = 1;
+  std::vector<std::thread> workers_;
+  std::mutex call_mu_;  // serializes parallel_for callers
+
+  std::mutex mu_;
+  std::condition_variable wake_, done_;
+  uint64_t generation_ = 0;  // bumped once per parallel_for; workers wait for a new value
+  int pending_ = 0;          // worker chunks not yet finished in this generation
+  bool stop_ = false;
+
+  // The current job (valid while pending_ > 0).
+  const RangeFn* fn_ = nullptr;
+  int64_t n_ = 0;
+  int n_chunks_ = 0;
+  std::exception_ptr error_;
+};
+
+}  // namespace ember

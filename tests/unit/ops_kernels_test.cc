@@ -1,0 +1,220 @@
+// Every CPU backend op, at every ISA level this CPU supports (forced), against the scalar
+// reference ops: odd sizes, T = 1/3/17, misaligned activation and weight pointers.
+//
+// Tolerances: matmuls |got − ref| ≤ 1e-4 + 1e-4·|ref| (inputs in [−1, 1], cols ≤ 1536:
+// f32 accumulation in a different order vs the f64 oracle); quantized matmuls are compared
+// with dequantize-then-matmul in f64 (ref::matmul), i.e. without quantization error.
+// Elementwise ops: 1e-6 + 1e-5·|ref| (vector exp is accurate to a few ulp).
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "backend/backend.h"
+#include "backend/cpu/cpu_backend.h"
+#include "backend/cpu/isa.h"
+#include "ember/error.hpp"
+#include "ops/ops.h"
+#include "ops_test_util.h"
+
+namespace ember {
+namespace {
+
+using testing::expect_close;
+using testing::random_floats;
+using testing::ScopedIsa;
+
+// x [T, cols] at a float offset of 1 from a 64-byte boundary (misaligned for every vector width).
+struct MisalignedActs {
+  std::vector<float> buf;
+  float* x;
+  MisalignedActs(int64_t T, int64_t cols, uint32_t seed) {
+    auto v = random_floats(size_t(T * cols), seed);
+    buf.resize(v.size() + 32);
+    size_t off = 1;
+    while ((reinterpret_cast<uintptr_t>(buf.data() + off) & 63) == 0) ++off;
+    x = buf.data() + off;
+    std::copy(v.begin(), v.end(), x);
+  }
+};
+
+void check_matmul(CpuBackend& be, const Matrix& m, int64_t T, const std::string& what) {
+  MisalignedActs a(T, m.cols, uint32_t(m.rows * 131 + m.cols * 7 + T));
+  std::vector<float> want(size_t(T * m.rows)), got(size_t(T * m.rows) + 1, -7.0f);
+  ref::matmul(m, a.x, T, want.data());
+  be.matmul(m, a.x, T, got.data() + 1);  // misaligned output as well
+  expect_close(got.data() + 1, want.data(), want.size(), 1e-4, 1e-4, what);
+  EXPECT_EQ(got[0], -7.0f) << what << ": wrote before y";
+}
+
+std::string tag(cpu::Isa isa, const std::string& s) { return std::string(cpu::isa_name(isa)) + " " + s; }
+
+TEST(OpsKernels, DenseMatmulAllDtypesOddSizes) {
+  for (cpu::Isa isa : testing::supported_isas()) {
+    ScopedIsa scope(isa);
+    CpuBackend be(2);
+    for (DType dt : {DType::F32, DType::BF16, DType::F16})
+      for (int64_t rows : {1, 5, 13, 67})
+        for (int64_t cols : {1, 7, 16, 33, 100, 257})
+          for (int64_t T : {1, 3, 17}) {
+            auto w = random_floats(size_t(rows * cols), uint32_t(rows * cols));
+            auto m = testing::make_dense(w, rows, cols, dt, /*pad=*/2);
+            check_matmul(be, m.m, T,
+                         tag(isa, std::string(dtype_name(dt)) + " " + std::to_string(rows) + "x" +
+                                      std::to_string(cols) + " T=" + std::to_string(T)));
+          }
+  }
+}
+
+TEST(OpsKernels, AffineMatmulVsDequantizeThenMatmul) {
+  for (cpu::Isa isa : testing::supported_isas()) {
+    ScopedIsa scope(isa);
+    CpuBackend be(2);
+    for (int bits : {4, 8})
+      for (int gs : {32, 64, 128})
+        for (DType st : {DType::BF16, DType::F16, DType::F32})
+          for (int64_t rows : {1, 3, 7, 9})
+            for (int64_t ngroups : {1, 3})
+              for (int64_t T : {1, 3, 17}) {
+                const int64_t cols = gs * ngroups;
+                auto w = random_floats(size_t(rows * cols), uint32_t(bits * 1000 + gs + rows * 7 + cols));
+                auto m = testing::make_affine(w, rows, cols, bits, gs, st, /*pad=*/1);
+                check_matmul(be, m.m, T,
+                             tag(isa, "affine" + std::to_string(bits) + " gs" + std::to_string(gs) + " " +
+                                          std::string(dtype_name(st)) + " " + std::to_string(rows) + "x" +
+                                          std::to_string(cols) + " T=" + std::to_string(T)));
+              }
+  }
+}
+
+// E2B-like shapes, once per ISA (exercises the row tiling and the thread split).
+TEST(OpsKernels, AffineAndBf16MatmulModelShapes) {
+  for (cpu::Isa isa : testing::supported_isas()) {
+    if (isa == cpu::Isa::kScalar) continue;  // the scalar path *is* the reference
+    ScopedIsa scope(isa);
+    CpuBackend be(2);
+    const int64_t rows = 300, cols = 1536;
+    auto w = random_floats(size_t(rows * cols), 77);
+    for (int64_t T : {1, 5}) {
+      check_matmul(be, testing::make_affine(w, rows, cols, 4, 64, DType::BF16).m, T, tag(isa, "affine4 300x1536"));
+      check_matmul(be, testing::make_affine(w, rows, cols, 8, 64, DType::BF16).m, T, tag(isa, "affine8 300x1536"));
+      check_matmul(be, testing::make_dense(w, rows, cols, DType::BF16).m, T, tag(isa, "bf16 300x1536"));
+    }
+  }
+}
+
+// Formats without a dedicated kernel go through dequantize-row + vector dot.
+TEST(OpsKernels, OtherAffineBitsUseGenericPath) {
+  for (cpu::Isa isa : testing::supported_isas()) {
+    ScopedIsa scope(isa);
+    CpuBackend be(2);
+    for (int bits : {2, 3, 5, 6}) {
+      auto w = random_floats(size_t(7 * 128), uint32_t(bits));
+      auto m = testing::make_affine(w, 7, 128, bits, 64, DType::BF16);
+      for (int64_t T : {1, 3}) check_matmul(be, m.m, T, tag(isa, "affine" + std::to_string(bits)));
+    }
+  }
+}
+
+TEST(OpsKernels, ElementwiseOpsMatchReference) {
+  for (cpu::Isa isa : testing::supported_isas()) {
+    ScopedIsa scope(isa);
+    CpuBackend be(2);
+    for (int64_t n : {1, 15, 17, 1000, 40000}) {
+      auto g = random_floats(size_t(n), 21, -12, 12);
+      auto u = random_floats(size_t(n), 22);
+      std::vector<float> want(static_cast<size_t>(n)), got(static_cast<size_t>(n));
+      ref::gelu_tanh_mul(g.data(), u.data(), n, want.data());
+      be.gelu_tanh_mul(g.data(), u.data(), n, got.data());
+      expect_close(got.data(), want.data(), size_t(n), 1e-6, 1e-5, tag(isa, "gelu_tanh_mul"));
+      want = g, got = g;
+      ref::gelu_tanh(want.data(), n);
+      be.gelu_tanh(got.data(), n);
+      expect_close(got.data(), want.data(), size_t(n), 1e-6, 1e-5, tag(isa, "gelu_tanh"));
+      want = g, got = g;
+      ref::softcap(want.data(), n, 30.0f);
+      be.softcap(got.data(), n, 30.0f);
+      expect_close(got.data(), want.data(), size_t(n), 1e-6, 1e-5, tag(isa, "softcap"));
+    }
+    for (int64_t dim : {1, 7, 256, 512, 1536}) {
+      const int64_t rows = 5;
+      MisalignedActs a(rows, dim, uint32_t(dim));
+      auto w = random_floats(size_t(dim), 23, -3, 3);
+      std::vector<float> want(size_t(rows * dim)), got(want.size());
+      ref::rmsnorm(a.x, w.data(), rows, dim, 1e-6f, want.data());
+      be.rmsnorm(a.x, w.data(), rows, dim, 1e-6f, got.data());
+      expect_close(got.data(), want.data(), want.size(), 1e-6, 1e-5, tag(isa, "rmsnorm"));
+      ref::rmsnorm(a.x, nullptr, rows, dim, 1e-6f, want.data());
+      be.rmsnorm(a.x, nullptr, rows, dim, 1e-6f, got.data());
+      expect_close(got.data(), want.data(), want.size(), 1e-6, 1e-5, tag(isa, "rmsnorm no-scale"));
+    }
+    // RoPE (both kinds) through the backend.
+    for (int hd : {256, 512}) {
+      auto inv = hd == 256 ? ref::rope_inv_freq_default(hd, 1e4) : ref::rope_inv_freq_proportional(hd, 1e6, 0.25);
+      const int64_t T = 3;
+      auto x = random_floats(size_t(T * 2 * hd), 24);
+      auto want = x, got = x;
+      std::vector<int32_t> pos = {5, 511, 9000};
+      ref::rope_apply(want.data(), T, 2, hd, pos.data(), inv.data());
+      be.rope(got.data(), T, 2, hd, pos.data(), inv.data());
+      expect_close(got.data(), want.data(), got.size(), 0, 0, tag(isa, "rope"));
+    }
+  }
+}
+
+TEST(OpsKernels, AttentionHeadDims256And512WithWindows) {
+  struct Case {
+    int64_t T, S;
+    int nh, nkv, hd;
+    int64_t window;
+  };
+  const Case cases[] = {{1, 40, 8, 1, 256, 16}, {3, 40, 8, 1, 512, 0}, {17, 60, 4, 2, 256, 7},
+                        {17, 17, 2, 2, 512, 5}, {3, 9, 8, 4, 33, 0}};
+  for (cpu::Isa isa : testing::supported_isas()) {
+    ScopedIsa scope(isa);
+    CpuBackend be(2);
+    for (const Case& c : cases) {
+      ref::AttentionShape sh;
+      sh.T = c.T, sh.S = c.S, sh.n_heads = c.nh, sh.n_kv_heads = c.nkv, sh.head_dim = c.hd, sh.window = c.window;
+      MisalignedActs q(c.T, int64_t(c.nh) * c.hd, 31), K(c.S, int64_t(c.nkv) * c.hd, 32),
+          V(c.S, int64_t(c.nkv) * c.hd, 33);
+      // Queries are the last T positions; slots in ring order with one empty slot.
+      std::vector<int32_t> qp(size_t(c.T)), kp(size_t(c.S));
+      for (int64_t t = 0; t < c.T; ++t) qp[size_t(t)] = int32_t(c.S - c.T + t);
+      for (int64_t s = 0; s < c.S; ++s) kp[size_t(s)] = int32_t((s + 5) % c.S);
+      if (c.S > 20) kp[3] = -1;
+      std::vector<float> want(size_t(c.T * c.nh * c.hd)), got(want.size());
+      ref::attention(sh, q.x, K.x, V.x, qp.data(), kp.data(), want.data());
+      be.attention(sh, q.x, K.x, V.x, qp.data(), kp.data(), got.data());
+      expect_close(got.data(), want.data(), want.size(), 1e-5, 1e-4,
+                   tag(isa, "attention hd" + std::to_string(c.hd) + " T=" + std::to_string(c.T)));
+    }
+  }
+}
+
+TEST(OpsKernels, EmbeddingRowsThroughBackend) {
+  CpuBackend be(2);
+  auto w = random_floats(size_t(50 * 64), 41);
+  auto m = testing::make_affine(w, 50, 64, 4, 32, DType::BF16);
+  std::vector<int32_t> ids = {49, 0, 7, 7, 23};
+  std::vector<float> want(5 * 64), got(5 * 64);
+  ref::embedding_rows(m.m, ids.data(), 5, want.data(), 39.25f);
+  be.embedding_rows(m.m, ids.data(), 5, got.data(), 39.25f);
+  expect_close(got.data(), want.data(), got.size(), 0, 0, "embedding");
+  ids[2] = 50;
+  EXPECT_THROW(be.embedding_rows(m.m, ids.data(), 5, got.data(), 1.0f), Error);
+}
+
+TEST(OpsKernels, IsaControlAndFactory) {
+  EXPECT_EQ(cpu::parse_isa("avx2"), cpu::Isa::kAvx2);
+  EXPECT_THROW(cpu::parse_isa("sse9"), Error);
+  EXPECT_THROW(make_backend("tpu"), Error);
+  auto be = make_backend("cpu", 2);
+  EXPECT_NE(be->description().find("2 threads"), std::string::npos) << be->description();
+  BackendBuffer buf(*be, 100);
+  ASSERT_NE(buf.data(), nullptr);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(buf.data()) % 64, 0u);
+  EXPECT_EQ(buf.data()[99], 0.0f);
+}
+
+}  // namespace
+}  // namespace ember
