@@ -4,6 +4,7 @@
 
 #include "core/status.h"
 #include "core/weights.h"
+#include "quant/gguf_quants.h"
 #include "quant/mlx_formats.h"
 
 namespace ember {
@@ -41,7 +42,8 @@ void dequantize_row(const Matrix& m, int64_t r, float* out) {
       mlx_dequantize_row(m, r, out);
       return;
     case WeightFormat::kGguf:
-      break;
+      gguf::dequantize(m.gguf_type, row, out, m.cols);  // kUnsupported for types without one
+      return;
   }
   fail(ErrorCode::kUnsupported, m.name, ": no reference dequantization for format ", weight_format_name(m.format));
 }
