@@ -1,0 +1,77 @@
+// The interface every architecture implements (gemma4.cc, gemma3.cc, ...), and the
+// registry that picks one by what a checkpoint declares (config.json model_type, GGUF
+// general.architecture). Model code calls only the Backend interface.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backend/backend.h"
+#include "runtime/kv_cache.h"
+
+namespace ember {
+
+// Per-sequence state an architecture needs besides weights: the KV cache and reusable
+// scratch buffers (so one model serves many sequences concurrently).
+struct SequenceState {
+  KvCache cache;
+  std::vector<BackendBuffer> scratch;
+  int64_t scratch_tokens = 0;  // scratch sized for this many tokens
+};
+
+enum class LogitsMode {
+  kLast,  // logits of the last position only (YOCO fast prefill allowed)
+  kAll,   // logits of every position (no YOCO)
+  kNone,  // prefill only (non-final chunk): no logits
+};
+
+struct ModelSummary {
+  std::string architecture;  // "gemma4", "gemma3"
+  int64_t vocab_size = 0;
+  int64_t n_layers = 0;
+  int64_t hidden_size = 0;
+  int64_t max_context = 0;
+  int32_t bos_id = 2, eos_id = 1, pad_id = 0;
+  std::vector<int32_t> stop_ids;  // ids that end generation (config / generation_config)
+};
+
+// Activation dumps: name ("layer.3.attn_out", "embed", "final_norm", ...) and [rows, cols].
+using ActivationHook = std::function<void(const std::string& name, const float* host, int64_t rows, int64_t cols)>;
+
+struct ForwardOptions {
+  LogitsMode logits = LogitsMode::kLast;
+  bool yoco = true;  // skip KV-shared layers for all but the last prompt token (kLast only)
+  const ActivationHook* hook = nullptr;
+};
+
+class LanguageModel {
+ public:
+  virtual ~LanguageModel() = default;
+  virtual const ModelSummary& summary() const = 0;
+  // A fresh per-sequence state for up to max_context tokens, prefilled in chunks of at most
+  // max_chunk tokens.
+  virtual std::unique_ptr<SequenceState> new_state(int64_t max_context, int64_t max_chunk) const = 0;
+  // Runs ids[T] at positions state.cache.n_tokens() ... and advances the cache. Writes
+  // host logits: [1, vocab] (kLast) or [T, vocab] (kAll) into *logits (resized).
+  // T may exceed max_chunk: the model splits it.
+  virtual void forward(const int32_t* ids, int64_t T, SequenceState& state, const ForwardOptions& opts,
+                       std::vector<float>* logits) const = 0;
+  // Human-readable description of the loaded checkpoint (for `ember inspect`).
+  virtual std::string describe(bool tensors) const = 0;
+  virtual Backend& backend() const = 0;
+};
+
+struct ModelLoadOptions {
+  std::string backend = "cpu";
+  int threads = 0;
+  bool f32_reference = false;  // transformers-float32 numerics (exact constants)
+  std::function<void(double fraction)> progress;
+};
+
+// Opens a checkpoint directory or a .gguf file and builds the architecture it declares.
+std::unique_ptr<LanguageModel> load_language_model(const std::string& path, const ModelLoadOptions& opts);
+
+}  // namespace ember
