@@ -24,6 +24,8 @@ struct TensorInfo {
   const uint8_t* data = nullptr;  // points into the mapping
   size_t nbytes = 0;
   std::string file;  // path of the file holding it (for error messages)
+  uint64_t offset = 0;  // byte offset of the data within the file's data section
+
 
   int64_t numel() const;
   std::string shape_str() const;  // "[2048, 1536]"
@@ -40,6 +42,7 @@ class SafetensorsFile {
   const std::string& path() const { return path_; }
   const std::vector<TensorInfo>& tensors() const { return tensors_; }
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
+  const TensorInfo* find(const std::string& name) const;  // nullptr if absent
 
  private:
   std::string path_;
@@ -55,6 +58,9 @@ class SafetensorsCollection {
  public:
   static SafetensorsCollection open_dir(const std::string& dir);
   static SafetensorsCollection open_files(const std::vector<std::string>& paths);
+  SafetensorsCollection() = default;
+  SafetensorsCollection(SafetensorsCollection&&) = default;
+  SafetensorsCollection& operator=(SafetensorsCollection&&) = default;
 
   const TensorInfo* find(const std::string& name) const;  // nullptr if absent
   const std::map<std::string, TensorInfo>& all() const { return by_name_; }
@@ -65,6 +71,7 @@ class SafetensorsCollection {
   std::vector<std::unique_ptr<SafetensorsFile>> shards_;
   std::map<std::string, TensorInfo> by_name_;
   std::vector<std::string> files_;
+  void add_shard(std::unique_ptr<SafetensorsFile> shard);
 };
 
 }  // namespace ember

@@ -1,0 +1,393 @@
+#include "models/weight_table.h"
+
+#include <algorithm>
+
+#include "core/status.h"
+
+namespace ember {
+
+const char* sub_model_name(SubModel s) {
+  switch (s) {
+    case SubModel::kText: return "text";
+    case SubModel::kVision: return "vision";
+    case SubModel::kAudio: return "audio";
+  }
+  return "?";
+}
+
+std::string shape_str(const std::vector<int64_t>& s) {
+  std::string out = "[";
+  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+  return out + "]";
+}
+
+std::string Problem::str() const {
+  std::string s = (file.empty() ? "" : file + ": ") + tensor + ": " + what;
+  if (!expected.empty() || !actual.empty()) s += " (expected " + expected + ", got " + actual + ")";
+  if (!hint.empty()) s += "; hint: " + hint;
+  return s;
+}
+
+namespace {
+
+bool starts_with(const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; }
+bool ends_with(const std::string& s, const std::string& p) {
+  return s.size() >= p.size() && s.compare(s.size() - p.size(), p.size(), p) == 0;
+}
+
+// Tower and projector keys of the Gemma multimodal checkpoints, with or without `model.`
+// (HF keeps `model.vision_tower.*`; MLX conversions drop the `model.`), gemma4-text.md §3.1-3.3.
+void add_tower_rules(std::vector<KeyRule>* rules) {
+  const std::pair<const char*, SubModel> towers[] = {
+      {"vision_tower.", SubModel::kVision}, {"embed_vision.", SubModel::kVision},
+      {"vision_embedder.", SubModel::kVision}, {"multi_modal_projector.", SubModel::kVision},
+      {"audio_tower.", SubModel::kAudio}, {"embed_audio.", SubModel::kAudio}};
+  for (const auto& [p, sub] : towers) {
+    rules->push_back({std::string("model.") + p, sub, 0});
+    rules->push_back({p, sub, 0});
+  }
+}
+
+bool is_float_dtype(DType t) { return t == DType::F32 || t == DType::F16 || t == DType::BF16; }
+
+std::string dt(DType t) { return std::string(dtype_name(t)); }
+
+}  // namespace
+
+Layout detect_layout(const SafetensorsCollection& st) {
+  bool hf_mm = false, mlx_mm = false;
+  for (const auto& [k, t] : st.all()) {
+    hf_mm |= starts_with(k, "model.language_model.");
+    mlx_mm |= starts_with(k, "language_model.model.") || starts_with(k, "language_model.lm_head.");
+  }
+  Layout l;
+  add_tower_rules(&l.rules);  // towers first: no text rule can ever see them
+  if (hf_mm) {
+    l.rules.push_back({"model.language_model.", SubModel::kText, 21});
+    l.rules.push_back({"lm_head.", SubModel::kText, 0});
+  }
+  if (mlx_mm) {
+    l.rules.push_back({"language_model.model.", SubModel::kText, 21});
+    l.rules.push_back({"language_model.lm_head.", SubModel::kText, 15});
+  }
+  if (hf_mm && mlx_mm) {
+    l.name = "mixed";
+  } else if (hf_mm) {
+    l.name = "hf-multimodal", l.text_prefix = "model.language_model.", l.mlx_text_prefix = "language_model.model.";
+  } else if (mlx_mm) {
+    l.name = "mlx-multimodal", l.text_prefix = l.mlx_text_prefix = "language_model.model.";
+  } else {
+    l.name = "text-only", l.text_prefix = l.mlx_text_prefix = "model.";
+    l.rules.push_back({"model.", SubModel::kText, 6});
+    l.rules.push_back({"lm_head.", SubModel::kText, 0});
+  }
+  return l;
+}
+
+WeightBinder::WeightBinder(const SafetensorsCollection& st, const QuantConfig& quant, Layout layout)
+    : st_(st), quant_(quant), layout_(std::move(layout)) {
+  if (layout_.name == "mixed")
+    problems_.push_back({"", "(checkpoint)", "holds both HF (model.language_model.*) and MLX (language_model.model.*) text keys",
+                         "", "", "one checkpoint must use one layout"});
+  for (const auto& [raw, info] : st_.all()) {
+    const KeyRule* rule = nullptr;
+    for (const auto& r : layout_.rules)
+      if (starts_with(raw, r.prefix)) { rule = &r; break; }
+    if (!rule) {
+      unmatched_.push_back(raw);
+    } else if (rule->sub != SubModel::kText) {
+      towers_[raw] = rule->sub;
+    } else {
+      std::string local = raw.substr(rule->strip);
+      auto [it, inserted] = text_.emplace(local, Local{&info, raw});
+      if (!inserted)
+        problems_.push_back({info.file, raw, "names the same text tensor as '" + it->second.raw + "'", "", "", ""});
+    }
+  }
+}
+
+const WeightBinder::Local* WeightBinder::find(const std::string& local) const {
+  auto it = text_.find(local);
+  return it == text_.end() ? nullptr : &it->second;
+}
+
+std::string WeightBinder::raw_of(const std::string& local) const {
+  if (starts_with(local, "lm_head.")) return layout_.name == "mlx-multimodal" ? "language_model." + local : local;
+  return layout_.text_prefix + local;
+}
+
+void WeightBinder::claim(const std::string& local, const std::string& status, const std::string& role) {
+  const Local* l = find(local);
+  if (!l) return;
+  TensorReport r;
+  r.key = l->raw, r.file = l->t->file, r.sub = SubModel::kText, r.status = status, r.role = role;
+  r.dtype = l->t->dtype, r.shape = l->t->shape, r.nbytes = l->t->nbytes;
+  claimed_[l->raw] = std::move(r);
+}
+
+Problem WeightBinder::problem(const Local* at, const std::string& what) const {
+  Problem p;
+  p.file = at ? at->t->file : "";
+  p.tensor = at ? at->raw : "";
+  p.what = what;
+  return p;
+}
+
+QuantConfig::Lookup WeightBinder::quant_for(const std::string& raw_module, const std::string& local_module) const {
+  auto l = quant_.lookup(raw_module);
+  if (!l.explicit_entry && !layout_.mlx_text_prefix.empty()) {
+    auto alt = quant_.lookup(layout_.mlx_text_prefix + local_module);
+    if (alt.explicit_entry) return alt;
+  }
+  return l;
+}
+
+namespace {
+// "looks 8-bit with group 64" from the packed and scales widths, or "" if nothing fits.
+std::string infer_quant(int64_t packed_cols, int64_t scale_cols, int64_t in) {
+  std::string s;
+  if (in > 0 && (packed_cols * 32) % in == 0) s = "looks " + std::to_string(packed_cols * 32 / in) + "-bit";
+  if (scale_cols > 0 && in % scale_cols == 0)
+    s += (s.empty() ? "looks like group " : " with group ") + std::to_string(in / scale_cols);
+  return s;
+}
+
+Matrix make_matrix(const std::string& name, int64_t rows, int64_t cols) {
+  Matrix m;
+  m.name = name, m.rows = rows, m.cols = cols;
+  return m;
+}
+}  // namespace
+
+void WeightBinder::bind_matrix(const WeightSlot& s, BoundWeight* b) {
+  const bool stacked = s.kind == SlotKind::kStacked;
+  const std::vector<int64_t> lead = stacked ? std::vector<int64_t>{s.shape[0]} : std::vector<int64_t>{};
+  const int64_t n = stacked ? s.shape[0] : 1, rows = s.shape[lead.size()], cols = s.shape[lead.size() + 1];
+  const std::string wkey = s.weight_suffix ? s.name + ".weight" : s.name;
+  const Local* w = find(wkey);
+  const Local* sc = find(s.name + ".scales");
+  const Local* bi = find(s.name + ".biases");
+  auto with_lead = [&](std::vector<int64_t> tail) {
+    std::vector<int64_t> v = lead;
+    v.insert(v.end(), tail.begin(), tail.end());
+    return v;
+  };
+  if (!w) {
+    if (s.need == Need::kRequired) {
+      Problem p{"", raw_of(wkey), "required tensor is missing", shape_str(s.shape), "nothing", ""};
+      if (sc) p.hint = "its .scales exist but the packed .weight does not";
+      problems_.push_back(p);
+    }
+    return;
+  }
+  if (!sc) {  // dense
+    claim(wkey, "used", s.role + "; dense " + dt(w->t->dtype));
+    bool ok = true;
+    if (bi) {
+      claim(s.name + ".biases", "used", s.role + "; stray .biases");
+      Problem p = problem(bi, "has .biases but no .scales");
+      p.hint = "a quantized tensor needs .weight, .scales and .biases";
+      problems_.push_back(p), ok = false;
+    }
+    if (!is_float_dtype(w->t->dtype)) {
+      Problem p = problem(w, "dense matrix has dtype " + dt(w->t->dtype));
+      p.expected = "F32/F16/BF16", p.actual = dt(w->t->dtype);
+      if (w->t->dtype == DType::U32) p.hint = "looks quantized (U32 codes) but '" + raw_of(s.name + ".scales") + "' is missing";
+      problems_.push_back(p), ok = false;
+    }
+    if (w->t->shape != with_lead({rows, cols})) {
+      Problem p = problem(w, "wrong shape");
+      p.expected = shape_str(with_lead({rows, cols})), p.actual = w->t->shape_str(), p.hint = s.shape_hint;
+      problems_.push_back(p), ok = false;
+    }
+    if (!ok) return;
+    const size_t esz = dtype_size(w->t->dtype);
+    for (int64_t e = 0; e < n; ++e) {
+      Matrix m = make_matrix(stacked ? s.name + "[" + std::to_string(e) + "]" : s.name, rows, cols);
+      m.format = WeightFormat::kDense, m.dtype = w->t->dtype;
+      m.row_bytes = size_t(cols) * esz;
+      m.data = w->t->data + size_t(e) * size_t(rows) * m.row_bytes;
+      (stacked ? b->stacked.emplace_back(m) : b->matrix) = m;
+    }
+    storage_["dense " + dt(w->t->dtype)].push_back(s.name);
+    b->present = true;
+    return;
+  }
+  // Quantized: .weight (U32 codes) + .scales (+ .biases for affine).
+  const std::string module = w->raw.substr(0, w->raw.size() - (s.weight_suffix ? 7 : 0));
+  const std::string local_module = s.name;
+  auto look = quant_for(module, local_module);
+  const int64_t packed = w->t->shape.empty() ? 0 : w->t->shape.back();
+  const int64_t scols = sc->t->shape.empty() ? 0 : sc->t->shape.back();
+  const std::string inferred = infer_quant(packed, scols, cols);
+  auto role_q = [&](const std::string& what) {
+    return s.role + "; " + (look.params ? look.params->str() : std::string("quantized")) + " " + what;
+  };
+  claim(wkey, "used", role_q("codes"));
+  claim(s.name + ".scales", "used", role_q("scales"));
+  if (bi) claim(s.name + ".biases", "used", role_q("biases"));
+  if (!s.quantizable) {
+    Problem p = problem(sc, "this tensor is never quantized, but the checkpoint holds .scales");
+    problems_.push_back(p);
+    return;
+  }
+  if (!quant_.present || look.disabled) {
+    Problem p = problem(sc, quant_.present ? "config.json's quantization entry for '" + module + "' is false (keep float), but the checkpoint holds .scales"
+                                           : "quantized (has .scales) but config.json has no \"quantization\" section");
+    p.hint = inferred;
+    problems_.push_back(p);
+    return;
+  }
+  const QuantParams q = *look.params;
+  const std::string src = look.explicit_entry ? "per-module entry" : "global entry";
+  const bool affine = q.mode == QuantMode::kAffine;
+  bool ok = true;
+  auto bad = [&](const Local* at, const std::string& what, const std::string& exp, const std::string& act,
+                 const std::string& hint) {
+    Problem p = problem(at, what);
+    p.expected = exp, p.actual = act, p.hint = hint;
+    problems_.push_back(p), ok = false;
+  };
+  if (w->t->dtype != DType::U32) bad(w, "quantized codes have the wrong dtype", "U32", dt(w->t->dtype), "");
+  const bool scale_dtype_ok = affine ? is_float_dtype(sc->t->dtype) : sc->t->dtype == DType::U8;
+  if (!scale_dtype_ok) bad(sc, "scales have the wrong dtype for " + q.str(), affine ? "F32/F16/BF16" : "U8", dt(sc->t->dtype), "");
+  if (affine && !bi) bad(w, "quantized tensor is missing .biases", "'" + raw_of(s.name + ".biases") + "'", "nothing",
+                         "affine quantization stores .weight, .scales and .biases");
+  if (!affine && bi) bad(bi, std::string(quant_mode_name(q.mode)) + " has no biases, but .biases is present", "", "", "");
+  const std::string hint = inferred.empty() ? "" : inferred + "; config says " + q.str() + " (" + src + " of '" + module + "')";
+  if (w->t->shape.size() != lead.size() + 2 || w->t->shape[lead.size()] != rows ||
+      (stacked && w->t->shape[0] != n) || packed * 32 != cols * q.bits) {
+    const int64_t want_packed = (cols * q.bits) % 32 == 0 ? cols * q.bits / 32 : -1;
+    bad(w, "packed shape does not fit " + std::to_string(rows) + "x" + std::to_string(cols) + " at " + q.str(),
+        want_packed >= 0 ? shape_str(with_lead({rows, want_packed})) : "in_features*bits divisible by 32",
+        w->t->shape_str(), hint.empty() ? s.shape_hint : hint);
+  }
+  if (cols % q.group_size != 0 || sc->t->shape != with_lead({rows, cols / q.group_size})) {
+    bad(sc, "scales shape does not fit group size " + std::to_string(q.group_size),
+        cols % q.group_size ? "in_features divisible by the group size" : shape_str(with_lead({rows, cols / q.group_size})),
+        sc->t->shape_str(), hint);
+  }
+  if (bi && affine && (bi->t->shape != sc->t->shape || bi->t->dtype != sc->t->dtype))
+    bad(bi, "biases must match scales", dt(sc->t->dtype) + " " + sc->t->shape_str(), dt(bi->t->dtype) + " " + bi->t->shape_str(), "");
+  if (!ok) return;
+  const size_t row_bytes = size_t(packed) * 4;
+  const size_t srow = size_t(cols / q.group_size) * dtype_size(sc->t->dtype);
+  for (int64_t e = 0; e < n; ++e) {
+    Matrix m = make_matrix(stacked ? s.name + "[" + std::to_string(e) + "]" : s.name, rows, cols);
+    m.format = weight_format_of(q.mode), m.bits = q.bits, m.group_size = q.group_size;
+    m.dtype = m.scale_dtype = sc->t->dtype;
+    m.row_bytes = row_bytes;
+    m.data = w->t->data + size_t(e) * size_t(rows) * row_bytes;
+    m.scales = sc->t->data + size_t(e) * size_t(rows) * srow;
+    m.biases = bi ? bi->t->data + size_t(e) * size_t(rows) * srow : nullptr;
+    (stacked ? b->stacked.emplace_back(m) : b->matrix) = m;
+  }
+  storage_[q.str()].push_back(s.name);
+  b->present = true;
+}
+
+void WeightBinder::bind_vector(const WeightSlot& s, BoundWeight* b) {
+  const std::string key = s.weight_suffix ? s.name + ".weight" : s.name;
+  const Local* v = find(key);
+  const int64_t n = s.shape[0];
+  if (!v) {
+    if (s.need == Need::kRequired) problems_.push_back({"", raw_of(key), "required tensor is missing", shape_str(s.shape), "nothing", ""});
+    return;
+  }
+  claim(key, "used", s.role + "; " + dt(v->t->dtype));
+  bool ok = true;
+  if (!is_float_dtype(v->t->dtype)) {
+    Problem p = problem(v, "wrong dtype");
+    p.expected = "F32/F16/BF16", p.actual = dt(v->t->dtype);
+    problems_.push_back(p), ok = false;
+  }
+  const bool shape_ok = v->t->shape == s.shape || (n == 1 && v->t->shape.empty());
+  if (!shape_ok) {
+    Problem p = problem(v, "wrong shape");
+    p.expected = shape_str(s.shape), p.actual = v->t->shape_str(), p.hint = s.shape_hint;
+    problems_.push_back(p), ok = false;
+  }
+  if (!ok) return;
+  b->vec.resize(size_t(n));
+  for (int64_t i = 0; i < n; ++i) b->vec[size_t(i)] = load_as_f32(v->t->dtype, v->t->data, size_t(i));
+  storage_["float vectors (" + dt(v->t->dtype) + ")"].push_back(s.name);
+  b->present = true;
+}
+
+void WeightBinder::ignore(const WeightSlot& s) {
+  const std::string wkey = s.weight_suffix ? s.name + ".weight" : s.name;
+  for (const std::string& k : {wkey, s.name + ".scales", s.name + ".biases"})
+    claim(k, "ignored", s.role + " — " + s.reason);
+}
+
+std::map<std::string, BoundWeight> WeightBinder::bind(const std::vector<WeightSlot>& table) {
+  std::map<std::string, BoundWeight> out;
+  for (const auto& s : table) {
+    BoundWeight b;
+    if (s.need == Need::kIgnored) ignore(s);
+    else if (s.kind == SlotKind::kVector) bind_vector(s, &b);
+    else bind_matrix(s, &b);
+    out[s.name] = std::move(b);
+  }
+  return out;
+}
+
+LoadReport WeightBinder::finish(const std::string& what, bool skip_towers) {
+  LoadReport rep;
+  rep.layout = layout_.name;
+  for (const auto& [local, l] : text_) {
+    if (claimed_.count(l.raw)) continue;
+    Problem p = problem(&l, "unexpected tensor: not in the Gemma 4 text weight table");
+    if (ends_with(local, ".bias")) p.hint = "Gemma 4 linears have no bias";
+    else if (ends_with(local, ".scales") || ends_with(local, ".biases"))
+      p.hint = "quantization data of a tensor that is absent or never quantized";
+    problems_.push_back(p);
+  }
+  for (const auto& raw : unmatched_) {
+    const TensorInfo* t = st_.find(raw);
+    problems_.push_back({t->file, raw, "belongs to no sub-model of layout " + layout_.name, "", "",
+                         "text keys here start with '" + layout_.text_prefix + "'"});
+  }
+  std::map<SubModel, std::pair<int, uint64_t>> skipped;
+  for (const auto& [raw, sub] : towers_) {
+    const TensorInfo* t = st_.find(raw);
+    if (!skip_towers) fail(ErrorCode::kUnsupported, t->file, ": ", raw, ": ", sub_model_name(sub), " tower loading is not implemented yet");
+    TensorReport r;
+    r.key = raw, r.file = t->file, r.sub = sub, r.status = "skipped";
+    r.role = std::string(sub_model_name(sub)) + " tower (not loaded: text only)";
+    r.dtype = t->dtype, r.shape = t->shape, r.nbytes = t->nbytes;
+    claimed_[raw] = r;
+    skipped[sub].first++, skipped[sub].second += t->nbytes;
+  }
+  for (const auto& [sub, cnt] : skipped)
+    rep.notes.push_back("skipped " + std::to_string(cnt.first) + " " + sub_model_name(sub) + " tensors (" +
+                        std::to_string(cnt.second) + " bytes): text-only load");
+  if (!problems_.empty()) {
+    std::string msg = what + ": " + std::to_string(problems_.size()) + " problem" + (problems_.size() > 1 ? "s" : "") + ":";
+    const size_t shown = std::min<size_t>(problems_.size(), 200);
+    for (size_t i = 0; i < shown; ++i) msg += "\n  - " + problems_[i].str();
+    if (shown < problems_.size()) msg += "\n  ... and " + std::to_string(problems_.size() - shown) + " more";
+    throw Error(ErrorCode::kInvalidCheckpoint, msg);
+  }
+  for (auto& [raw, r] : claimed_) {
+    rep.total_bytes += r.nbytes;
+    (r.status == "used" ? rep.used_bytes : r.status == "ignored" ? rep.ignored_bytes : rep.skipped_bytes) += r.nbytes;
+    rep.tensors.push_back(r);
+  }
+  rep.storage = storage_;
+  return rep;
+}
+
+Matrix matrix_rows(const Matrix& m, int64_t r0, int64_t n, const std::string& name) {
+  EMBER_CHECK(r0 >= 0 && n >= 0 && r0 + n <= m.rows);
+  Matrix s = m;
+  s.name = name;
+  s.rows = n;
+  s.data = m.data + size_t(r0) * m.row_bytes;
+  const size_t srow = size_t(m.groups_per_row()) * dtype_size(m.scale_dtype);
+  if (m.scales) s.scales = m.scales + size_t(r0) * srow;
+  if (m.biases) s.biases = m.biases + size_t(r0) * srow;
+  return s;
+}
+
+}  // namespace ember
