@@ -1,0 +1,357 @@
+// Gemma 4 text decoder (E2B/E4B with per-layer embeddings and KV sharing, 26B MoE, 31B K=V):
+// the forward pass of shared/reference/gemma4-text.md §4-§5 on the Backend interface.
+// Config parsing: gemma4_config.cc; weight table and loading: gemma4_weights.cc.
+#include <algorithm>
+#include <cmath>
+
+#include "core/status.h"
+#include "models/blocks.h"
+#include "models/gemma4_weights.h"
+#include "models/language_model.h"
+
+namespace ember {
+
+namespace {
+
+// Scratch slots used by this file (blocks.h reserves those below kFirstFreeSlot).
+enum : size_t { kH = kFirstFreeSlot, kA, kTmp, kPle, kPleTok, kPleGate, kMoeA, kMoeB, kMoeIn, kMoeOut, kLogits };
+
+struct LayerDev {  // per-layer backend copies of the small vectors
+  const float *in_ln = nullptr, *post_attn_ln = nullptr, *pre_ff_ln = nullptr, *post_ff_ln = nullptr;
+  const float *q_norm = nullptr, *k_norm = nullptr, *post_pl_norm = nullptr;
+  const float *pre_ff_ln2 = nullptr, *post_ff_ln1 = nullptr, *post_ff_ln2 = nullptr;
+  std::vector<float> inv_freq;  // host
+};
+
+class Gemma4 final : public LanguageModel {
+ public:
+  Gemma4(Gemma4Model weights, std::unique_ptr<Backend> backend, const ModelLoadOptions& opts)
+      : w_(std::move(weights)), backend_(std::move(backend)) {
+    init(opts);
+  }
+
+  const ModelSummary& summary() const override { return summary_; }
+  Backend& backend() const override { return *backend_; }
+  std::string describe(bool tensors) const override;
+  std::unique_ptr<SequenceState> new_state(int64_t max_context, int64_t max_chunk) const override;
+  void forward(const int32_t* ids, int64_t T, SequenceState& st, const ForwardOptions& opts,
+               std::vector<float>* logits) const override;
+
+ private:
+  void init(const ModelLoadOptions& opts);
+  void run_chunk(const int32_t* ids, int64_t T, SequenceState& st, const ForwardOptions& opts, bool want_logits,
+                 std::vector<float>* logits) const;
+  void per_layer_inputs(const int32_t* ids, int64_t T, const float* h0, Scratch& s) const;
+  void moe_block(const Gemma4Layer& L, const LayerDev& D, const float* r, int64_t T, Scratch& s, float* out) const;
+
+  Gemma4Model w_;
+  std::unique_ptr<Backend> backend_;
+  ModelSummary summary_;
+  std::vector<BackendBuffer> vec_bufs_;
+  std::vector<LayerDev> dev_;
+  const float* final_norm_ = nullptr;
+  const float* ple_norm_ = nullptr;
+  float embed_scale_ = 1.0f, ple_tok_scale_ = 1.0f, ple_proj_scale_ = 1.0f, ple_mix_scale_ = 1.0f;
+  float eps_ = 1e-6f;
+};
+
+// HF multiplies by the scale cast to the embedding's dtype (bf16: sqrt(1536) -> 39.25).
+float dtype_rounded(float v, const Matrix& m, bool f32_reference) {
+  DType d = m.quantized() ? m.scale_dtype : m.dtype;
+  if (f32_reference || d == DType::F32) return v;
+  if (d == DType::BF16) return bf16_to_f32(f32_to_bf16(v));
+  if (d == DType::F16) return f16_to_f32(f32_to_f16(v));
+  return v;
+}
+
+void Gemma4::init(const ModelLoadOptions& opts) {
+  const auto& cfg = w_.cfg;
+  const auto& tc = cfg.text;
+  summary_.architecture = "gemma4";
+  summary_.vocab_size = tc.vocab_size;
+  summary_.n_layers = tc.num_hidden_layers;
+  summary_.hidden_size = tc.hidden_size;
+  summary_.max_context = tc.max_position_embeddings;
+  summary_.bos_id = int32_t(tc.bos_token_id);
+  summary_.pad_id = int32_t(tc.pad_token_id);
+  for (int64_t id : cfg.stop_token_ids()) summary_.stop_ids.push_back(int32_t(id));
+  summary_.eos_id = summary_.stop_ids.empty() ? 1 : summary_.stop_ids[0];
+
+  eps_ = float(tc.rms_norm_eps);
+  embed_scale_ = dtype_rounded(std::sqrt(float(tc.hidden_size)), w_.embed_tokens, opts.f32_reference);
+  if (cfg.has_ple()) {
+    ple_tok_scale_ = dtype_rounded(std::sqrt(float(tc.hidden_size_per_layer_input)), w_.embed_tokens_per_layer,
+                                   opts.f32_reference);
+    ple_proj_scale_ = float(1.0 / std::sqrt(double(tc.hidden_size)));
+    ple_mix_scale_ = float(1.0 / std::sqrt(2.0));
+    ple_norm_ = upload_vector(*backend_, w_.per_layer_projection_norm, &vec_bufs_);
+  }
+  final_norm_ = upload_vector(*backend_, w_.norm, &vec_bufs_);
+  dev_.resize(w_.layers.size());
+  for (size_t i = 0; i < w_.layers.size(); ++i) {
+    const auto& L = w_.layers[i];
+    const auto& info = cfg.layers[i];
+    auto& D = dev_[i];
+    auto up = [&](const std::vector<float>& v) { return upload_vector(*backend_, v, &vec_bufs_); };
+    D.in_ln = up(L.input_layernorm);
+    D.post_attn_ln = up(L.post_attention_layernorm);
+    D.pre_ff_ln = up(L.pre_feedforward_layernorm);
+    D.post_ff_ln = up(L.post_feedforward_layernorm);
+    D.q_norm = up(L.q_norm);
+    D.k_norm = up(L.k_norm);
+    D.post_pl_norm = up(L.post_per_layer_input_norm);
+    D.pre_ff_ln2 = up(L.pre_feedforward_layernorm_2);
+    D.post_ff_ln1 = up(L.post_feedforward_layernorm_1);
+    D.post_ff_ln2 = up(L.post_feedforward_layernorm_2);
+    const RopeParams& rp = info.rope;
+    D.inv_freq = rp.rope_type == "proportional"
+                     ? ref::rope_inv_freq_proportional(int(info.head_dim), rp.theta, rp.partial_rotary_factor)
+                     : ref::rope_inv_freq_default(int(info.head_dim), rp.theta);
+    if (rp.factor != 1.0)
+      for (float& f : D.inv_freq) f = float(f / rp.factor);
+  }
+}
+
+std::string Gemma4::describe(bool tensors) const {
+  std::string s = "gemma4: " + std::to_string(w_.layers.size()) + " layers, hidden " +
+                  std::to_string(w_.cfg.text.hidden_size) + ", layout " + w_.report.layout + "\n";
+  if (tensors)
+    for (const auto& t : w_.report.tensors) s += "  " + t.key + "  " + t.status + "  " + t.role + "\n";
+  return s;
+}
+
+std::unique_ptr<SequenceState> Gemma4::new_state(int64_t max_context, int64_t max_chunk) const {
+  const auto& cfg = w_.cfg;
+  std::vector<LayerCacheSpec> specs(cfg.layers.size());
+  std::vector<bool> owns(cfg.layers.size());
+  for (size_t i = 0; i < cfg.layers.size(); ++i) {
+    const auto& L = cfg.layers[i];
+    specs[i] = {int(L.n_kv_heads), int(L.head_dim), L.type == LayerType::kSliding ? cfg.text.sliding_window : 0};
+    owns[i] = !L.kv_shared;
+  }
+  auto st = std::make_unique<SequenceState>();
+  st->cache = KvCache(*backend_, specs, owns, max_chunk, max_context);
+  return st;
+}
+
+void Gemma4::forward(const int32_t* ids, int64_t T, SequenceState& st, const ForwardOptions& opts,
+                     std::vector<float>* logits) const {
+  if (T <= 0) fail(ErrorCode::kInvalidArgument, "forward: no tokens");
+  for (int64_t t = 0; t < T; ++t)
+    if (ids[t] < 0 || ids[t] >= w_.cfg.text.vocab_size)
+      fail(ErrorCode::kInvalidArgument, "token id ", ids[t], " at index ", t, " is outside the vocabulary [0, ",
+           w_.cfg.text.vocab_size, ")");
+  if (int64_t(st.cache.n_tokens()) + T > st.cache.max_context())
+    fail(ErrorCode::kInvalidArgument, "sequence of ", st.cache.n_tokens() + T, " tokens exceeds the context limit of ",
+         st.cache.max_context(), " tokens");
+  const int64_t chunk = st.cache.max_chunk();
+  logits->clear();
+  std::vector<float> part;
+  for (int64_t t0 = 0; t0 < T; t0 += chunk) {
+    const int64_t n = std::min(chunk, T - t0);
+    const bool last = t0 + n == T;
+    if (opts.logits == LogitsMode::kAll) {
+      run_chunk(ids + t0, n, st, opts, true, &part);
+      logits->insert(logits->end(), part.begin(), part.end());
+    } else {
+      run_chunk(ids + t0, n, st, opts, opts.logits == LogitsMode::kLast && last, logits);
+    }
+  }
+}
+
+// ple[T, L, P] = (RMSNorm_P(proj(h0) * H^-0.5) + embed_pl[ids] * sqrt(P)) * 2^-0.5   (§4.3)
+void Gemma4::per_layer_inputs(const int32_t* ids, int64_t T, const float* h0, Scratch& s) const {
+  Backend& b = *backend_;
+  const auto& tc = w_.cfg.text;
+  const int64_t LP = tc.num_hidden_layers * tc.hidden_size_per_layer_input;
+  float* ple = s.get(kPle, size_t(T * LP));
+  float* tok = s.get(kPleTok, size_t(T * LP));
+  b.embedding_rows(w_.embed_tokens_per_layer, ids, T, tok, ple_tok_scale_);
+  b.matmul(w_.per_layer_model_projection, h0, T, ple);
+  b.scale(ple, ple_proj_scale_, T * LP);
+  b.rmsnorm(ple, ple_norm_, T * tc.num_hidden_layers, tc.hidden_size_per_layer_input, eps_, ple);
+  b.add_scaled(ple, tok, ple_mix_scale_, T * LP);
+}
+
+void Gemma4::run_chunk(const int32_t* ids, int64_t T, SequenceState& st, const ForwardOptions& opts, bool want_logits,
+                       std::vector<float>* logits) const {
+  Backend& b = *backend_;
+  const auto& cfg = w_.cfg;
+  const auto& tc = cfg.text;
+  const int64_t H = tc.hidden_size, P = tc.hidden_size_per_layer_input, nL = tc.num_hidden_layers;
+  Scratch s(b, &st.scratch);
+  const int32_t pos0 = st.cache.n_tokens();
+  std::vector<int32_t> pos(static_cast<size_t>(T));
+  for (int64_t t = 0; t < T; ++t) pos[size_t(t)] = pos0 + int32_t(t);
+
+  float* h = s.get(kH, size_t(T * H));
+  float* a = s.get(kA, size_t(T * H));
+  float* tmp = s.get(kTmp, size_t(T * H));
+  b.embedding_rows(w_.embed_tokens, ids, T, h, embed_scale_);
+  dump_activation(b, opts.hook, "embed", h, T, H);
+  if (cfg.has_ple()) per_layer_inputs(ids, T, h, s);
+  float* ple = cfg.has_ple() ? s.get(kPle, 0) : nullptr;
+  float* pg = cfg.has_ple() ? s.get(kPleGate, size_t(T * P)) : nullptr;
+
+  // YOCO: KV-shared layers write no cache, so only rows whose output is needed go through
+  // them: the last row when only the last logits are wanted, none for a non-final chunk.
+  const bool yoco = opts.yoco && opts.logits != LogitsMode::kAll && cfg.first_kv_shared > 0 &&
+                    cfg.first_kv_shared < nL;
+  int64_t rows = T;          // rows of h still being computed
+  const int32_t* rpos = pos.data();
+  int64_t ple_row0 = 0;      // first token of `ple` that row 0 of h corresponds to
+  for (int64_t l = 0; l < nL; ++l) {
+    const auto& info = cfg.layers[size_t(l)];
+    const auto& L = w_.layers[size_t(l)];
+    const auto& D = dev_[size_t(l)];
+    if (yoco && l == cfg.first_kv_shared && rows > 1) {
+      if (!want_logits) break;
+      b.copy(h, h + (rows - 1) * H, size_t(H));
+      ple_row0 = rows - 1;
+      rpos = pos.data() + (rows - 1);
+      rows = 1;
+    }
+    if (yoco && l == cfg.first_kv_shared && !want_logits) break;
+    const std::string tag = "layer." + std::to_string(l) + ".";
+
+    // Attention.
+    AttentionLayer al;
+    al.q_proj = &L.q_proj;
+    al.k_proj = info.kv_shared ? nullptr : &L.k_proj;
+    al.v_proj = (info.kv_shared || info.k_eq_v) ? nullptr : &L.v_proj;
+    al.o_proj = &L.o_proj;
+    al.q_norm = D.q_norm;
+    al.k_norm = D.k_norm;
+    al.v_norm = true;
+    al.n_heads = int(tc.num_attention_heads);
+    al.n_kv_heads = int(info.n_kv_heads);
+    al.head_dim = int(info.head_dim);
+    al.window = info.type == LayerType::kSliding ? tc.sliding_window : 0;
+    al.scale = 1.0f;
+    al.eps = eps_;
+    al.inv_freq = D.inv_freq.data();
+    al.has_kv = !info.kv_shared;
+    b.rmsnorm(h, D.in_ln, rows, H, eps_, a);
+    attention_block(b, al, st.cache.layer(size_t(info.kv_source)), a, rows, rpos, s, tmp);
+    b.rmsnorm(tmp, D.post_attn_ln, rows, H, eps_, tmp);
+    b.add(h, tmp, rows * H);
+    dump_activation(b, opts.hook, tag + "attn_out", h, rows, H);
+
+    // Feed-forward (dense MLP, plus the expert mixture on MoE layers).
+    if (tc.enable_moe_block) {
+      moe_block(L, D, h, rows, s, tmp);
+    } else {
+      b.rmsnorm(h, D.pre_ff_ln, rows, H, eps_, a);
+      geglu_mlp(b, L.gate_proj, L.up_proj, L.down_proj, a, rows, s, tmp);
+      b.rmsnorm(tmp, D.post_ff_ln, rows, H, eps_, tmp);
+    }
+    b.add(h, tmp, rows * H);
+    dump_activation(b, opts.hook, tag + "mlp_out", h, rows, H);
+
+    // Per-layer embedding injection: h += RMSNorm(proj(gelu(gate(h)) * ple_l)).
+    if (cfg.has_ple()) {
+      b.matmul(L.per_layer_input_gate, h, rows, pg);
+      b.gelu_tanh(pg, rows * P);
+      for (int64_t r = 0; r < rows; ++r) b.mul(pg + r * P, ple + ((ple_row0 + r) * nL + l) * P, P);
+      b.matmul(L.per_layer_projection, pg, rows, tmp);
+      b.rmsnorm(tmp, D.post_pl_norm, rows, H, eps_, tmp);
+      b.add(h, tmp, rows * H);
+    }
+    b.scale(h, L.layer_scalar, rows * H);
+    dump_activation(b, opts.hook, tag + "out", h, rows, H);
+  }
+  st.cache.set_n_tokens(pos0 + int32_t(T));
+  if (!want_logits) return;
+
+  // Head: final norm, tied (or untied) output matrix, soft-capping.
+  const int64_t out_rows = opts.logits == LogitsMode::kAll ? rows : 1;
+  const float* y_in = h + (rows - out_rows) * H;
+  b.rmsnorm(y_in, final_norm_, out_rows, H, eps_, a);
+  dump_activation(b, opts.hook, "final_norm", a, out_rows, H);
+  const Matrix& head = w_.lm_head_tied ? w_.embed_tokens : w_.lm_head;
+  const int64_t V = head.rows;
+  float* lg = s.get(kLogits, size_t(out_rows * V));
+  b.matmul(head, a, out_rows, lg);
+  if (tc.final_logit_softcapping && *tc.final_logit_softcapping > 0)
+    b.softcap(lg, out_rows * V, float(*tc.final_logit_softcapping));
+  logits->resize(size_t(out_rows * V));
+  b.download(logits->data(), lg, logits->size());
+}
+
+// MoE feed-forward (§4.11); routing is decided on the host.
+void Gemma4::moe_block(const Gemma4Layer& L, const LayerDev& D, const float* r, int64_t T, Scratch& s,
+                       float* out) const {
+  Backend& b = *backend_;
+  const auto& tc = w_.cfg.text;
+  const int64_t H = tc.hidden_size, E = tc.num_experts, K = tc.top_k_experts;
+  float* a = s.get(kMoeA, size_t(T * H));
+  float* h2 = s.get(kMoeB, size_t(T * H));
+  // h1 = post_ff_ln_1(mlp(pre_ff_ln(r)))  -> out
+  b.rmsnorm(r, D.pre_ff_ln, T, H, eps_, a);
+  geglu_mlp(b, L.gate_proj, L.up_proj, L.down_proj, a, T, s, out);
+  b.rmsnorm(out, D.post_ff_ln1, T, H, eps_, out);
+
+  // Router: softmax(RMSNorm_noscale(r) * scale * H^-0.5 @ projᵀ), top-K, renormalize, per-expert scale.
+  float* x = s.get(kMoeIn, size_t(T * H));
+  b.rmsnorm(r, nullptr, T, H, eps_, x);
+  std::vector<float> rs(L.router_scale);
+  const float hs = float(1.0 / std::sqrt(double(H)));
+  for (float& v : rs) v *= hs;
+  std::vector<BackendBuffer> tmp_owner;
+  const float* rs_dev = upload_vector(b, rs, &tmp_owner);
+  for (int64_t t = 0; t < T; ++t) b.mul(x + t * H, rs_dev, H);
+  float* rl = s.get(kMoeOut, size_t(T * std::max(E, H)));
+  b.matmul(L.router_proj, x, T, rl);
+  std::vector<float> probs(static_cast<size_t>(T * E));
+  b.download(probs.data(), rl, probs.size());
+
+  b.rmsnorm(r, D.pre_ff_ln2, T, H, eps_, a);  // x2
+  std::vector<float> zero(static_cast<size_t>(T * H), 0.0f);
+  b.upload(h2, zero.data(), zero.size());
+  float* xin = s.get(kMoeIn, size_t(T * H));
+  float* xout = s.get(kMoeOut, size_t(T * H));
+  std::vector<std::vector<std::pair<int64_t, float>>> by_expert(static_cast<size_t>(E));
+  for (int64_t t = 0; t < T; ++t) {
+    float* p = probs.data() + t * E;
+    float mx = *std::max_element(p, p + E);
+    double sum = 0;
+    for (int64_t e = 0; e < E; ++e) sum += p[e] = std::exp(p[e] - mx);
+    for (int64_t e = 0; e < E; ++e) p[e] = float(p[e] / sum);
+    std::vector<int64_t> idx(static_cast<size_t>(E));
+    for (int64_t e = 0; e < E; ++e) idx[size_t(e)] = e;
+    std::partial_sort(idx.begin(), idx.begin() + K, idx.end(), [&](int64_t i, int64_t j) {
+      return p[i] > p[j] || (p[i] == p[j] && i < j);
+    });
+    double top = 0;
+    for (int64_t k = 0; k < K; ++k) top += p[idx[size_t(k)]];
+    for (int64_t k = 0; k < K; ++k) {
+      int64_t e = idx[size_t(k)];
+      float wgt = float(p[e] / top) * L.router_per_expert_scale[size_t(e)];
+      by_expert[size_t(e)].push_back({t, wgt});
+    }
+  }
+  for (int64_t e = 0; e < E; ++e) {
+    const auto& toks = by_expert[size_t(e)];
+    if (toks.empty()) continue;
+    const int64_t n = int64_t(toks.size());
+    for (int64_t i = 0; i < n; ++i) b.copy(xin + i * H, a + toks[size_t(i)].first * H, size_t(H));
+    geglu_mlp(b, L.expert_gate[size_t(e)], L.expert_up[size_t(e)], L.expert_down[size_t(e)], xin, n, s, xout);
+    for (int64_t i = 0; i < n; ++i) {
+      b.scale(xout + i * H, toks[size_t(i)].second, H);
+      b.add(h2 + toks[size_t(i)].first * H, xout + i * H, H);
+    }
+  }
+  b.rmsnorm(h2, D.post_ff_ln2, T, H, eps_, h2);
+  b.add(out, h2, T * H);
+  b.rmsnorm(out, D.post_ff_ln, T, H, eps_, out);
+}
+
+}  // namespace
+
+std::unique_ptr<LanguageModel> make_gemma4(const std::string& dir, const ModelLoadOptions& opts) {
+  Gemma4Model weights = load_gemma4(dir, LoadOptions{});
+  auto backend = make_backend(opts.backend, opts.threads);
+  return std::make_unique<Gemma4>(std::move(weights), std::move(backend), opts);
+}
+
+}  // namespace ember
