@@ -5,7 +5,7 @@ set -euo pipefail
 
 APT_PKGS=(cmake ninja-build g++ clang libclang-rt-14-dev pkg-config
           nlohmann-json3-dev libcli11-dev libcpp-httplib-dev libhwy-dev libstb-dev
-          libgtest-dev libgmock-dev libbenchmark-dev python3 python3-pip)
+          libgtest-dev libgmock-dev libbenchmark-dev python3 python3-pip zlib1g-dev)
 
 missing=()
 for p in "${APT_PKGS[@]}"; do
