@@ -33,6 +33,17 @@ struct ModelOptions {
   std::function<void(double)> on_progress;
 };
 
+struct SamplingOptions {
+  float temperature = 1.0f;  // 0 = greedy
+  int top_k = 0;
+  float top_p = 1.0f;
+  float min_p = 0.0f;
+  float repeat_penalty = 1.0f;
+  float presence_penalty = 0.0f;
+  float frequency_penalty = 0.0f;
+  int64_t seed = -1;  // < 0: random
+};
+
 struct ModelInfo {
   std::string path;
   std::string architecture;  // "gemma4", "gemma3"
@@ -41,6 +52,9 @@ struct ModelInfo {
   std::vector<int32_t> stop_ids;  // generation ends on any of these
   std::string backend;            // e.g. "cpu (avx512, 2 threads)"
   bool has_chat_template = false;
+  // Sampling defaults: generation_config.json when present (do_sample false => greedy), else
+  // Gemma's recommended temperature 1.0, top_k 64, top_p 0.95.
+  SamplingOptions default_sampling;
 };
 
 // A chat message. content is plain text; tool_calls_json (optional) is a JSON array of
@@ -59,16 +73,6 @@ struct ChatOptions {
   std::string tools_json;  // JSON array of tool (function) declarations, or empty
 };
 
-struct SamplingOptions {
-  float temperature = 1.0f;  // 0 = greedy
-  int top_k = 0;
-  float top_p = 1.0f;
-  float min_p = 0.0f;
-  float repeat_penalty = 1.0f;
-  float presence_penalty = 0.0f;
-  float frequency_penalty = 0.0f;
-  int64_t seed = -1;  // < 0: random
-};
 
 struct GenerateOptions {
   SamplingOptions sampling;

@@ -93,6 +93,16 @@ ModelImpl::ModelImpl(const std::string& path, const ModelOptions& options) : opt
   info_.stop_ids = s.stop_ids;
   info_.backend = lm_->backend().description();
   info_.has_chat_template = true;
+  SamplingOptions& d = info_.default_sampling;
+  d.temperature = 1.0f;
+  d.top_k = 64;
+  d.top_p = 0.95f;
+  if (s.temperature) d.temperature = *s.temperature;
+  if (s.top_k) d.top_k = *s.top_k;
+  if (s.top_p) d.top_p = *s.top_p;
+  if (s.min_p) d.min_p = *s.min_p;
+  if (s.repetition_penalty) d.repeat_penalty = *s.repetition_penalty;
+  if (s.do_sample && !*s.do_sample) d.temperature = 0.0f;
 }
 
 const Tokenizer& ModelImpl::tokenizer() const {
