@@ -399,6 +399,8 @@ def hf_fixture(out, name, kind, variant, seed, dtype, shared_kv, T, notes, repor
     mlx = mlx_logits(d, ids)
     ref = f"transformers {transformers.__version__} {type(model).__name__} float32 eager, use_cache=True"
     save_case(d, ids, cached, ref, notes)
+    if kind == "text":
+        dump_activations(model, ids, d)
     report[name] = {"T": T, "vocab": tc["vocab_size"], "sliding_window": tc["sliding_window"],
                     "unexpected_keys_ignored_by_transformers": len(info["unexpected_keys"]),
                     "hf_use_cache_false_vs_true": diff_stats(nocache, cached),
@@ -407,6 +409,35 @@ def hf_fixture(out, name, kind, variant, seed, dtype, shared_kv, T, notes, repor
                     "logit_std": float(cached.std())}
     print(name, json.dumps(report[name]), flush=True)
     return d, ids, model
+
+
+@torch.no_grad()
+def dump_activations(model, ids, d):
+    """Named intermediate activations of the transformers run (float32), so a divergence can be
+    pinned to the first op that differs: act_embed [T, H] (scaled embedding), act_ple [T, L, P]
+    (per-layer inputs after the context/token combination), act_layers [L, T, H] (each decoder
+    layer's output, after layer_scalar), act_final_norm [T, H] (input of the tied head)."""
+    tm, acts, layer_out = model.model, {}, []
+    hooks = [l.register_forward_hook(lambda mod, inp, out: layer_out.append(out[0] if isinstance(out, tuple) else out))
+             for l in tm.layers]
+    hooks.append(tm.norm.register_forward_hook(lambda mod, inp, out: acts.__setitem__("final_norm", out)))
+    project = tm.project_per_layer_inputs if tm.hidden_size_per_layer_input else None
+    if project:
+        def capture(*a, **k):
+            acts["ple"] = project(*a, **k)
+            return acts["ple"]
+        tm.project_per_layer_inputs = capture
+    acts["embed"] = tm.embed_tokens(torch.tensor([ids]))
+    model(input_ids=torch.tensor([ids]), use_cache=True)
+    for h in hooks:
+        h.remove()
+    if project:
+        del tm.project_per_layer_inputs
+    np.save(d / "act_embed.npy", acts["embed"][0].float().numpy())
+    if "ple" in acts:
+        np.save(d / "act_ple.npy", acts["ple"][0].float().numpy())
+    np.save(d / "act_layers.npy", torch.stack([o[0] for o in layer_out]).float().numpy())
+    np.save(d / "act_final_norm.npy", acts["final_norm"][0].float().numpy())
 
 
 def mlx_fixture(out, name, hf_dir, T, seed, notes, report, **kw):

@@ -132,6 +132,24 @@ void check_fixture(const fs::path& dir) {
   ASSERT_EQ(logits.dtype, DType::F32);
   ASSERT_EQ(logits.shape, (std::vector<int64_t>{int64_t(inputs["ids"].size()), vocab}));
   for (float x : logits.values<float>()) ASSERT_TRUE(std::isfinite(x) && std::fabs(x) <= 30.0f) << x;
+
+  // Optional activation dumps: shapes follow the config and the prompt.
+  const int64_t T = int64_t(inputs["ids"].size());
+  const int64_t P = tc.value("hidden_size_per_layer_input", int64_t(0));
+  const std::vector<std::pair<std::string, std::vector<int64_t>>> acts = {
+      {"act_embed.npy", {T, hidden}},
+      {"act_ple.npy", {T, layers, P}},
+      {"act_layers.npy", {layers, T, hidden}},
+      {"act_final_norm.npy", {T, hidden}}};
+  for (const auto& [file, shape] : acts) {
+    if (!fs::exists(dir / file)) continue;
+    NpyArray a = read_npy((dir / file).string());
+    EXPECT_EQ(a.dtype, DType::F32) << file;
+    EXPECT_EQ(a.shape, shape) << file;
+  }
+  if (cfg["model_type"] == "gemma4_text" && !cfg.contains("quantization")) {
+    EXPECT_TRUE(fs::exists(dir / "act_layers.npy")) << "HF text-only fixtures carry activation dumps";
+  }
 }
 
 TEST(Fixtures, EveryDirectoryIsComplete) {
