@@ -3,6 +3,7 @@
 // that the forward-pass tests that compare ember's logits against them can trust their inputs.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "io/npy.h"
+#include "util/golden.h"
 
 namespace ember {
 namespace {
@@ -174,6 +176,34 @@ TEST(Fixtures, GreedyGenerationRecord) {
   for (size_t i = 0; i + 1 < stopped.size(); ++i) {
     EXPECT_FALSE(eos.count(stopped[i].get<int64_t>())) << "EOS before the end at " << i;
     EXPECT_EQ(stopped[i], free[i]) << "both runs are greedy from the same prompt";
+  }
+}
+
+TEST(Fixtures, GoldenHelpers) {
+  const std::string root = testing::gemma4_fixture_root(EMBER_SOURCE_DIR);
+  auto names = testing::list_fixtures(root);
+  EXPECT_EQ(std::set<std::string>(names.begin(), names.end()), kExpected);
+  for (auto& name : names) {
+    testing::GoldenCase c = testing::load_golden(root + "/" + name);
+    ASSERT_EQ(c.logits.size(), c.ids.size() * size_t(c.vocab)) << name;
+    EXPECT_FALSE(c.reference.empty()) << name;
+    const int64_t rows = int64_t(c.ids.size());
+    auto same = testing::compare_logits(c.logits.data(), c.logits.data(), rows, c.vocab);
+    EXPECT_TRUE(same.within(0.0)) << same.summary();
+    // A perturbation is found, located, and an argmax flip is counted.
+    std::vector<float> bad = c.logits;
+    const int64_t pos = rows / 2;
+    float* row = bad.data() + pos * c.vocab;
+    const int64_t top = std::max_element(row, row + c.vocab) - row;
+    row[(top + 1) % c.vocab] = row[top] + 0.5f;
+    auto d = testing::compare_logits(bad.data(), c.logits.data(), rows, c.vocab);
+    EXPECT_FALSE(d.within(testing::kGoldenMaxAbsF32));
+    EXPECT_EQ(d.worst_pos, pos);
+    EXPECT_EQ(d.argmax_mismatches, 1);
+    EXPECT_EQ(d.first_argmax_mismatch, pos);
+    bad = c.logits;
+    bad[3] = NAN;
+    EXPECT_FALSE(testing::compare_logits(bad.data(), c.logits.data(), rows, c.vocab).within(1e9));
   }
 }
 
