@@ -79,6 +79,7 @@ struct GenerateOptions {
   int64_t max_tokens = 256;
   std::vector<std::string> stop;  // stop strings (not included in the output)
   bool stop_on_eos = true;        // stop on the model's stop ids
+  std::vector<int32_t> extra_stop_ids;  // more token ids that end generation
 };
 
 enum class StopReason { kEos, kStopString, kMaxTokens, kCallback, kContextFull };
@@ -157,6 +158,33 @@ class Session {
 
   virtual const Timings& timings() const = 0;
   virtual void reset_timings() = 0;
+};
+
+// A multi-turn conversation over one Session: the history stays in the KV cache, and each new
+// turn prefills only the text the chat template adds for it (the end of the previous answer
+// and the new message), not the whole conversation.
+class Chat {
+ public:
+  explicit Chat(std::shared_ptr<Model> model, ChatOptions options = {});
+  ~Chat();
+  Chat(Chat&&) noexcept;
+  Chat& operator=(Chat&&) noexcept;
+
+  // Sets (or clears, with "") the system prompt; resets the conversation.
+  void set_system(const std::string& text);
+  // Appends a user message, generates the answer and appends it to the history.
+  GenerateResult send(const std::string& user_text, const GenerateOptions& options,
+                      const TokenCallback& on_token = {});
+  void reset();
+  const std::vector<Message>& messages() const;
+  Session& session();
+  // Tokens computed by the prefill of the last send() (the new turn only when the cache was
+  // reused).
+  int64_t last_prefill_tokens() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> s_;
 };
 
 // Writes a float32 array as a NumPy .npy file (C order).

@@ -181,7 +181,9 @@ GenerateResult SessionImpl::generate(const GenerateOptions& options, const Token
                                      tokens_.size() - (sp.repeat_penalty != 1.0f ? 0 : prompt_len));
     const int32_t id = sampler.sample(logits_, history);
     if (i == 0) timings_.first_token_ms = ms_since(t_start);
-    if (options.stop_on_eos && std::find(stop_ids.begin(), stop_ids.end(), id) != stop_ids.end()) {
+    const bool is_stop = std::find(stop_ids.begin(), stop_ids.end(), id) != stop_ids.end();
+    const auto& extra = options.extra_stop_ids;
+    if ((options.stop_on_eos && is_stop) || std::find(extra.begin(), extra.end(), id) != extra.end()) {
       res.stop_reason = StopReason::kEos;
       break;
     }
