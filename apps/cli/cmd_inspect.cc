@@ -3,6 +3,7 @@
 // the checkpoint is invalid (the error propagates to main, which prints it).
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -68,13 +69,32 @@ void print_layers(const Gemma4Model& m) {
   }
 }
 
+// "layers.3.mlp.gate_proj" -> "layers.*.mlp.gate_proj" (with a count per pattern), so the
+// summary reads "which modules at which bits/group" instead of listing every layer.
+std::map<std::string, int> collapse_layers(const std::vector<std::string>& names) {
+  std::map<std::string, int> out;
+  for (const auto& n : names) {
+    std::string k = n;
+    if (k.rfind("layers.", 0) == 0) {
+      size_t dot = k.find('.', 7);
+      if (dot != std::string::npos) k = "layers.*" + k.substr(dot);
+    }
+    out[k]++;
+  }
+  return out;
+}
+
 void print_storage(const Gemma4Model& m) {
-  std::printf("\nstorage:\n");
+  std::printf("\nstorage (weights by format; xN = number of layers):\n");
   for (const auto& [what, names] : m.report.storage) {
-    std::string ex;
-    for (size_t i = 0; i < names.size() && i < 3; ++i) ex += (i ? ", " : "") + names[i];
-    if (names.size() > 3) ex += ", ...";
-    std::printf("  %-26s %4zu tensors  (%s)\n", what.c_str(), names.size(), ex.c_str());
+    std::printf("  %s (%zu tensors):\n", what.c_str(), names.size());
+    std::string line;
+    for (const auto& [k, n] : collapse_layers(names)) {
+      std::string item = n > 1 ? k + " x" + std::to_string(n) : k;
+      if (line.size() + item.size() > 100) std::printf("    %s\n", line.c_str()), line.clear();
+      line += (line.empty() ? "" : ", ") + item;
+    }
+    if (!line.empty()) std::printf("    %s\n", line.c_str());
   }
   if (m.cfg.quant.present) {
     std::printf("  config quantization: %s global %s, %zu per-module entries\n", m.cfg.quant.source_key.c_str(),
