@@ -130,7 +130,13 @@ INSTANTIATE_TEST_SUITE_P(
                       Variant{CkptLayout::kMlx, 4, 64, false}, Variant{CkptLayout::kMlx, 4, 32, false},
                       Variant{CkptLayout::kMlx, 8, 64, false}, Variant{CkptLayout::kMlxText, 8, 32, false},
                       Variant{CkptLayout::kMlxText, 4, 64, false}, Variant{CkptLayout::kMlx, 4, 64, true},
-                      Variant{CkptLayout::kMlxText, 4, 32, true}, Variant{CkptLayout::kHf, 4, 64, false}));
+                      Variant{CkptLayout::kMlxText, 4, 32, true}, Variant{CkptLayout::kHf, 4, 64, false}),
+    [](const ::testing::TestParamInfo<Variant>& i) {
+      std::string n = testing::ckpt_layout_name(i.param.layout);
+      for (auto& ch : n) if (ch == '-') ch = '_';
+      if (i.param.bits) n += "_q" + std::to_string(i.param.bits) + "_g" + std::to_string(i.param.group);
+      return n + (i.param.mixed ? "_mixed" : "");
+    });
 
 // The same seed gives the same underlying weights in every storage, so a quantized load must
 // dequantize to the dense load within the quantization step: this checks every pointer,
@@ -398,6 +404,68 @@ TEST(Gemma4Table, DeclaresE2BShapes) {
   EXPECT_EQ(need["layers.15.self_attn.k_proj"], Need::kIgnored);
   EXPECT_EQ(need["lm_head"], Need::kIgnored);
   EXPECT_EQ(need["layers.14.self_attn.v_proj"], Need::kRequired);
+}
+
+}  // namespace
+}  // namespace ember
+
+namespace ember {
+namespace {
+
+// Rewrites an affine checkpoint's companions into an MLX fp mode (mxfp4 / mxfp8 / nvfp4):
+// no .biases, uint8 scales with the mode's group size. Codes keep their packed shape.
+void to_fp_mode(TinyCheckpoint* c, const char* mode, int bits, int group) {
+  for (auto it = c->tensors.begin(); it != c->tensors.end();) {
+    if (it->first.ends_with(".biases")) {
+      it = c->tensors.erase(it);
+      continue;
+    }
+    if (it->first.ends_with(".scales")) {
+      const auto& w = c->tensors.at(it->first.substr(0, it->first.size() - 7) + ".weight");
+      const int64_t cols = w.shape.back() * 32 / bits;
+      std::vector<int64_t> shape = it->second.shape;
+      shape.back() = cols / group;
+      int64_t n = 1;
+      for (auto d : shape) n *= d;
+      it->second = testing::RawTensor{DType::U8, shape, std::vector<uint8_t>(size_t(n), 127)};
+    }
+    ++it;
+  }
+  c->config["quantization"] = {{"mode", mode}, {"bits", bits}, {"group_size", group}};
+  c->config.erase("quantization_config");
+}
+
+TEST_F(Gemma4Load, MlxFpModesLoadAsTheirFormats) {
+  struct M { const char* mode; int bits, group; WeightFormat f; };
+  for (M m : {M{"mxfp4", 4, 32, WeightFormat::kMlxFp4}, M{"mxfp8", 8, 32, WeightFormat::kMlxFp8},
+              M{"nvfp4", 4, 16, WeightFormat::kNvFp4}}) {
+    TinyCheckpointSpec s;
+    s.layout = CkptLayout::kMlxText, s.bits = m.bits, s.group_size = 32;
+    TinyCheckpoint c = testing::make_tiny_checkpoint(s);
+    to_fp_mode(&c, m.mode, m.bits, m.group);
+    Gemma4Model g = load_gemma4(write(c));
+    EXPECT_EQ(g.layers[0].q_proj.format, m.f) << m.mode;
+    EXPECT_EQ(g.layers[0].q_proj.group_size, m.group) << m.mode;
+    EXPECT_EQ(g.layers[0].q_proj.biases, nullptr) << m.mode;
+    EXPECT_EQ(g.layers[0].q_proj.scale_dtype, DType::U8) << m.mode;
+    std::vector<float> row(size_t(g.layers[0].q_proj.cols));
+    dequantize_row(g.layers[0].q_proj, 3, row.data());  // reachable through the reference path
+    // A stray .biases in an fp-mode file is an error.
+    c.tensors["model.norm.biases"] = testing::float_tensor({D::H}, std::vector<float>(D::H), DType::BF16);
+    c.tensors["model.layers.0.self_attn.q_proj.biases"] = testing::float_tensor({64, 4}, std::vector<float>(256), DType::BF16);
+    std::string e = load_error(c);
+    EXPECT_NE(e.find("has no biases, but .biases is present"), std::string::npos) << e;
+    EXPECT_NE(e.find("model.norm.biases: unexpected tensor"), std::string::npos) << e;
+  }
+}
+
+TEST_F(Gemma4Load, SavedRopeBuffersIgnored) {
+  TinyCheckpointSpec s;
+  s.layout = CkptLayout::kHfText;
+  TinyCheckpoint c = testing::make_tiny_checkpoint(s);
+  c.tensors["model.layers.0.self_attn.rotary_emb.inv_freq"] = testing::float_tensor({16}, std::vector<float>(16), DType::F32);
+  Gemma4Model m = load_gemma4(write(c));
+  EXPECT_EQ(row(m, "model.layers.0.self_attn.rotary_emb.inv_freq")->status, "ignored");
 }
 
 }  // namespace
