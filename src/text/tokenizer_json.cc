@@ -11,7 +11,7 @@ namespace ember::text {
 namespace {
 
 using nlohmann::json;
-constexpr int64_t kMaxId = 1 << 24;  // far above any real vocabulary; bounds allocations
+constexpr int64_t kMaxId = 1 << 22;  // far above any real vocabulary (262k); bounds allocations
 
 // nlohmann view of one small section, with errors naming the section and its position.
 json parse_section(JsonScanner& sc, const char* name) {

@@ -222,7 +222,11 @@ TEST(Tokenizer, EncodeNeverCrashesOnArbitraryBytes) {
     std::vector<int32_t> ids = tok.encode(s);
     std::string back = tok.decode(ids);
     EXPECT_TRUE(text::utf8_valid(back));
-    EXPECT_EQ(back, text::utf8_sanitize(s));  // Gemma's pipeline round-trips repaired text
+    std::string want = text::utf8_sanitize(s);  // Gemma round-trips repaired text, U+2581 -> ' '
+    for (size_t at = want.find("\xE2\x96\x81"); at != std::string::npos; at = want.find("\xE2\x96\x81", at)) {
+      want.replace(at, 3, " ");
+    }
+    EXPECT_EQ(back, want);
   }
 }
 
