@@ -49,6 +49,7 @@ std::string escape(const std::string& s) {
   return out;
 }
 
+// Ids separated by commas/spaces (brackets allowed, so a JSON list works too).
 std::vector<int32_t> parse_ids(const std::string& text, size_t vocab_size) {
   std::vector<int32_t> ids;
   size_t i = 0;
@@ -90,9 +91,17 @@ int run(const Options& o) {
     text = o.args[1];
   }
   if (text == "-") text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  std::vector<int32_t> to_decode;
+  if (o.decode) to_decode = parse_ids(text, SIZE_MAX);  // syntax errors before the slow load
   ember::Tokenizer tok = ember::Tokenizer::from_file(source);
   if (o.decode) {
-    std::string out = tok.decode(parse_ids(text, tok.vocab_size()), o.skip_special);
+    for (int32_t id : to_decode) {
+      if (static_cast<size_t>(id) >= tok.vocab_size()) {
+        ember::fail(ember::ErrorCode::kInvalidArgument, "--decode: id ", id, " is out of range (vocabulary size ",
+                    tok.vocab_size(), ")");
+      }
+    }
+    std::string out = tok.decode(to_decode, o.skip_special);
     std::fwrite(out.data(), 1, out.size(), stdout);
     std::fputc('\n', stdout);
     return 0;

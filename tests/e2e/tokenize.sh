@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# ctest-labels: slow
+# (slow: every call loads the 262k-token tokenizer, ~10 s each under ASan.)
 # e2e: `ember tokenize` on the real Gemma 3 tokenizer (file and model-dir forms), decode, errors.
 # Expected ids were produced with HF tokenizers 0.23.3:
 #   Tokenizer.from_file("tokenizer.json").encode(TEXT, add_special_tokens=False).ids
