@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 
 #include "core/status.h"
 #include "text/utf8.h"
@@ -31,53 +32,59 @@ inline uint64_t hash_bytes(std::string_view s) {
 // ---------------------------------------------------------------------------- PieceMap
 
 void PieceMap::reserve(size_t n) {
-  offsets_.reserve(n);
-  lengths_.reserve(n);
-  ids_.reserve(n);
+  entries_.reserve(n);
   size_t cap = 16;
   while (cap < n * 2) cap <<= 1;
   if (cap > table_.size()) {
     table_.assign(cap, 0);
-    for (uint32_t e = 0; e < offsets_.size(); ++e) {
-      size_t mask = table_.size() - 1;
-      size_t h = hash_bytes(key_of(e)) & mask;
+    size_t mask = cap - 1;
+    for (uint32_t e = 0; e < entries_.size(); ++e) {
+      uint64_t hv = hash_bytes(key_of(e));
+      size_t h = hv & mask;
       while (table_[h] != 0) h = (h + 1) & mask;
-      table_[h] = e + 1;
+      table_[h] = (hv & 0xffffffff00000000ULL) | (e + 1);
     }
   }
 }
 
-std::string_view PieceMap::key_of(uint32_t e) const { return {arena_.data() + offsets_[e], lengths_[e]}; }
+std::string_view PieceMap::key_of(uint32_t e) const { return {arena_.data() + entries_[e].offset, entries_[e].length}; }
 
 void PieceMap::grow() { reserve(std::max<size_t>(16, count_ * 2)); }
 
 void PieceMap::add(std::string_view piece, int32_t id) {
   if ((count_ + 1) * 2 > table_.size()) grow();
   size_t mask = table_.size() - 1;
-  size_t h = hash_bytes(piece) & mask;
+  uint64_t hv = hash_bytes(piece);
+  uint64_t tag = hv & 0xffffffff00000000ULL;
+  size_t h = hv & mask;
   while (table_[h] != 0) {
-    uint32_t e = table_[h] - 1;
-    if (key_of(e) == piece) {
-      ids_[e] = id;
+    uint32_t e = uint32_t(table_[h]) - 1;
+    if ((table_[h] & 0xffffffff00000000ULL) == tag && key_of(e) == piece) {
+      entries_[e].id = id;
       return;
     }
     h = (h + 1) & mask;
   }
-  offsets_.push_back(static_cast<uint32_t>(arena_.size()));
-  lengths_.push_back(static_cast<uint32_t>(piece.size()));
-  ids_.push_back(id);
+  entries_.push_back(Entry{static_cast<uint32_t>(arena_.size()), static_cast<uint32_t>(piece.size()), id});
   arena_.append(piece);
-  table_[h] = static_cast<uint32_t>(offsets_.size());
+  table_[h] = tag | entries_.size();
   ++count_;
 }
 
 int32_t PieceMap::find(std::string_view piece) const {
   if (table_.empty()) return -1;
   size_t mask = table_.size() - 1;
-  size_t h = hash_bytes(piece) & mask;
+  uint64_t hv = hash_bytes(piece);
+  uint64_t tag = hv & 0xffffffff00000000ULL;
+  size_t h = hv & mask;
   while (table_[h] != 0) {
-    uint32_t e = table_[h] - 1;
-    if (lengths_[e] == piece.size() && key_of(e) == piece) return ids_[e];
+    uint64_t slot = table_[h];
+    if ((slot & 0xffffffff00000000ULL) == tag) {
+      const Entry& e = entries_[uint32_t(slot) - 1];
+      if (e.length == piece.size() && std::memcmp(arena_.data() + e.offset, piece.data(), piece.size()) == 0) {
+        return e.id;
+      }
+    }
     h = (h + 1) & mask;
   }
   return -1;
@@ -104,6 +111,15 @@ void BpeModel::grow_merges() {
     size_t h = mix64(m.key) & mask;
     while (merges_[h].key != kEmptyKey) h = (h + 1) & mask;
     merges_[h] = m;
+  }
+}
+
+void BpeModel::reserve_merges(size_t n) {
+  size_t cap = merges_.size();
+  while (cap < n * 2) cap <<= 1;
+  if (cap > merges_.size()) {
+    merges_.resize(cap / 2, MergeSlot{kEmptyKey, 0, 0});  // grow_merges doubles from here
+    grow_merges();
   }
 }
 

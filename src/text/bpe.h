@@ -26,10 +26,15 @@ class PieceMap {
   void grow();
   std::string_view key_of(uint32_t slot_entry) const;
   std::string arena_;
-  std::vector<uint32_t> offsets_;  // entry -> start in arena_ (entries are append-only)
-  std::vector<uint32_t> lengths_;
-  std::vector<int32_t> ids_;
-  std::vector<uint32_t> table_;  // open addressing: entry index + 1, 0 = empty
+  struct Entry {
+    uint32_t offset;  // start in arena_ (entries are append-only)
+    uint32_t length;
+    int32_t id;
+  };
+  std::vector<Entry> entries_;
+  // Open addressing: (hash >> 32) << 32 | (entry index + 1); 0 = empty. Keeping the high hash
+  // bits in the slot avoids touching the arena for most non-matching probes.
+  std::vector<uint64_t> table_;
   size_t count_ = 0;
 };
 
@@ -53,6 +58,9 @@ class BpeModel {
   // Call once after all merges: sets up byte fallback and the segmentation used for caching.
   void finalize();
   void set_unk_id(int32_t id) { opt_.unk_id = id; }
+  void set_options(const BpeOptions& o) { opt_ = o; }
+  // Sizes the merge table for about n merges (avoids rehashing while loading).
+  void reserve_merges(size_t n);
 
   // Appends the ids of one pre-tokenized word.
   void tokenize(std::string_view word, std::vector<int32_t>& out) const;

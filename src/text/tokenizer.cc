@@ -126,6 +126,15 @@ Tokenizer Tokenizer::from_vocab(const VocabData& v) {
   if (!v.token_types.empty() && v.token_types.size() != v.tokens.size()) {
     fail(ErrorCode::kInvalidCheckpoint, src, ": ", v.tokens.size(), " tokens but ", v.token_types.size(), " token types");
   }
+  auto check_id = [&](int32_t id, const char* what) {
+    if (id < -1 || id >= static_cast<int64_t>(v.tokens.size())) {
+      fail(ErrorCode::kInvalidCheckpoint, src, ": ", what, " id ", id, " is out of range (", v.tokens.size(), " tokens)");
+    }
+  };
+  check_id(v.bos_id, "BOS");
+  check_id(v.eos_id, "EOS");
+  check_id(v.pad_id, "padding");
+  check_id(v.unk_id, "unknown-token");
   auto impl = std::make_unique<Impl>();
   impl->source = src;
   text::BpeOptions opt;

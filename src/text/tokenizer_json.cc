@@ -11,7 +11,7 @@ namespace ember::text {
 namespace {
 
 using nlohmann::json;
-constexpr int64_t kMaxId = 1 << 24;  // far above any real vocabulary; bounds allocations
+constexpr int64_t kMaxId = 1 << 22;  // far above any real vocabulary (262k); bounds allocations
 
 // nlohmann view of one small section, with errors naming the section and its position.
 json parse_section(JsonScanner& sc, const char* name) {
@@ -226,19 +226,33 @@ void read_model(JsonScanner& sc, Tokenizer::Impl& impl) {
   std::string key, type, unk_token;
   std::vector<std::string> pieces;
   BpeOptions opt;
-  size_t merges_at = SIZE_MAX;
-  bool have_vocab = false;
+  size_t merges_at = SIZE_MAX, merges_len = 0;
+  bool have_vocab = false, merges_read = false;
   sc.begin_object();
   while (sc.next_key(key)) {
     size_t at = sc.pos();
     if (key == "type") {
       sc.read_string(type);
+      if (type != "BPE") {
+        fail(ErrorCode::kUnsupported, sc.where(model_at), ": tokenizer model type \"", type,
+             "\" is not supported (supported: BPE)");
+      }
     } else if (key == "vocab") {
       read_vocab(sc, pieces);
       have_vocab = true;
     } else if (key == "merges") {
-      merges_at = at;  // read once the vocabulary is known
-      sc.skip_value();
+      if (have_vocab) {  // the usual order: read merges in place
+        impl.model = std::make_unique<BpeModel>(std::move(pieces), opt);
+        size_t start = sc.pos();
+        merges_len = sc.skip_value().size();
+        sc.seek(start);
+        impl.model->reserve_merges(merges_len / 32);  // >= 32 bytes per pretty-printed merge
+        read_merges(sc, impl);
+        merges_read = true;
+      } else {
+        merges_at = at;  // read once the vocabulary is known
+        sc.skip_value();
+      }
     } else if (key == "unk_token") {
       if (!sc.consume_null()) sc.read_string(unk_token);
     } else if (key == "fuse_unk") {
@@ -260,18 +274,19 @@ void read_model(JsonScanner& sc, Tokenizer::Impl& impl) {
     }
   }
   size_t end = sc.pos();
-  if (type.empty() && merges_at != SIZE_MAX) type = "BPE";
+  if (type.empty() && (merges_at != SIZE_MAX || merges_read)) type = "BPE";
   if (type != "BPE") {
     fail(ErrorCode::kUnsupported, sc.where(model_at), ": tokenizer model type \"", type,
          "\" is not supported (supported: BPE)");
   }
   if (!have_vocab) sc.error("BPE model without \"vocab\"", model_at);
-  impl.model = std::make_unique<BpeModel>(std::move(pieces), opt);
+  if (!impl.model) impl.model = std::make_unique<BpeModel>(std::move(pieces), opt);
   if (!unk_token.empty()) {
     // HF only fails when an unknown token is actually needed; an absent one acts as none.
     impl.unk = impl.model->piece_to_id(unk_token);
-    impl.model->set_unk_id(impl.unk);
+    opt.unk_id = impl.unk;
   }
+  impl.model->set_options(opt);
   if (merges_at != SIZE_MAX) {
     sc.seek(merges_at);
     read_merges(sc, impl);

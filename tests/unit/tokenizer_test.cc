@@ -107,7 +107,9 @@ int check_cases(const Tokenizer& tok, const std::vector<nlohmann::json>& cases, 
   return bad;
 }
 
-TEST(Tokenizer, LoadsGemma3) {
+// The real tokenizer takes seconds to load under ASan (Debug), so the tests that need it are few
+// and each checks several things.
+TEST(Tokenizer, Gemma3ParityWithHf) {
   const Tokenizer& t = gemma3();
   EXPECT_EQ(t.vocab_size(), 262145u);
   EXPECT_EQ(t.merge_count(), 514906u);
@@ -121,14 +123,32 @@ TEST(Tokenizer, LoadsGemma3) {
   EXPECT_EQ(t.token_to_piece(999999), "");
   EXPECT_TRUE(t.is_special(106));
   EXPECT_FALSE(t.is_special(107));
-}
 
-TEST(Tokenizer, ParityWithHfOnCorpus) {
   auto cases = load_cases("corpus.jsonl.gz");
   ASSERT_GT(cases.size(), 500u);
   int checked = 0;
   EXPECT_EQ(check_cases(gemma3(), cases, &checked), 0);
   EXPECT_EQ(checked, static_cast<int>(cases.size()));
+
+  // Encode never fails on arbitrary bytes; invalid UTF-8 is repaired like Python's "replace".
+  const Tokenizer& tok = t;
+  uint32_t seed = 7;
+  for (int i = 0; i < 300; ++i) {
+    std::string s;
+    int n = int(seed % 200);
+    for (int k = 0; k < n; ++k) {
+      seed = seed * 1664525u + 1013904223u;
+      s.push_back(static_cast<char>(seed >> 24));
+    }
+    std::vector<int32_t> ids = tok.encode(s);
+    std::string back = tok.decode(ids);
+    EXPECT_TRUE(text::utf8_valid(back));
+    std::string want = text::utf8_sanitize(s);  // Gemma round-trips repaired text, U+2581 -> ' '
+    for (size_t at = want.find("\xE2\x96\x81"); at != std::string::npos; at = want.find("\xE2\x96\x81", at)) {
+      want.replace(at, 3, " ");
+    }
+    EXPECT_EQ(back, want);
+  }
 }
 
 TEST(Tokenizer, Gemma4SpecialTokensParity) {
@@ -145,7 +165,7 @@ TEST(Tokenizer, Gemma4SpecialTokensParity) {
 }
 
 // Streaming output equals the full decode and never splits a character.
-TEST(Detokenizer, StreamEqualsDecodeOnCorpus) {
+TEST(Detokenizer, Gemma3StreamEqualsDecode) {
   auto cases = load_cases("corpus.jsonl.gz");
   const Tokenizer& tok = gemma3();
   int bad = 0;
@@ -164,10 +184,7 @@ TEST(Detokenizer, StreamEqualsDecodeOnCorpus) {
     }
   }
   EXPECT_EQ(bad, 0);
-}
 
-TEST(Detokenizer, EmitsAsSoonAsComplete) {
-  const Tokenizer& tok = gemma3();
   Detokenizer d(tok);
   // "中" as three byte-fallback tokens, then a normal token: the run is released when it ends.
   int32_t e4 = tok.piece_to_id("<0xE4>"), b8 = tok.piece_to_id("<0xB8>"), ad = tok.piece_to_id("<0xAD>");
@@ -206,23 +223,6 @@ TEST(Tokenizer, FromVocabMatchesJson) {
     FAIL() << "expected an error";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::kUnsupported);
-  }
-}
-
-TEST(Tokenizer, EncodeNeverCrashesOnArbitraryBytes) {
-  const Tokenizer& tok = gemma3();
-  uint32_t seed = 7;
-  for (int i = 0; i < 300; ++i) {
-    std::string s;
-    int n = int(seed % 200);
-    for (int k = 0; k < n; ++k) {
-      seed = seed * 1664525u + 1013904223u;
-      s.push_back(static_cast<char>(seed >> 24));
-    }
-    std::vector<int32_t> ids = tok.encode(s);
-    std::string back = tok.decode(ids);
-    EXPECT_TRUE(text::utf8_valid(back));
-    EXPECT_EQ(back, text::utf8_sanitize(s));  // Gemma's pipeline round-trips repaired text
   }
 }
 
