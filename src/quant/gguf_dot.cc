@@ -238,7 +238,8 @@ void decode_k_block(int type, const uint8_t* w, KBlockInts& k) {
 
 bool cpu_has_avx2() {
 #if defined(__x86_64__) || defined(__i386__)
-  static const bool ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  static const bool ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                          __builtin_cpu_supports("f16c");
   return ok;
 #else
   return false;
@@ -257,11 +258,18 @@ float dot_q8(const uint8_t* row, const QuantizedActivation& xq, DotImpl impl) {
   return dot_k_scalar(type, row, xq.q256.data(), int64_t(xq.q256.size()));
 }
 
+void gguf_matvec_rows(const Matrix& m, const QuantizedActivation& xq, int64_t r0, int64_t r1, float* y,
+                      DotImpl impl) {
+  EMBER_CHECK(m.format == WeightFormat::kGguf && m.gguf_type == xq.weight_type && xq.n == m.cols);
+  EMBER_CHECK(0 <= r0 && r0 <= r1 && r1 <= m.rows);
+  for (int64_t r = r0; r < r1; ++r) y[r - r0] = dot_q8(m.data + size_t(r) * m.row_bytes, xq, impl);
+}
+
 void gguf_matvec(const Matrix& m, const float* x, float* y, DotImpl impl) {
   if (m.format == WeightFormat::kGguf && has_q8_dot(m.gguf_type)) {
     QuantizedActivation xq;
     quantize_activation(m.gguf_type, x, m.cols, xq);
-    for (int64_t r = 0; r < m.rows; ++r) y[r] = dot_q8(m.data + size_t(r) * m.row_bytes, xq, impl);
+    gguf_matvec_rows(m, xq, 0, m.rows, y, impl);
     return;
   }
   for (int64_t r = 0; r < m.rows; ++r) y[r] = gguf_dot_row(m, r, x);

@@ -73,6 +73,10 @@ TEST_F(RealModelGguf, MetadataAndTokenizer) {
 }
 
 TEST_F(RealModelGguf, RowsMatchPythonPackageAndDotKernelsAgree) {
+#if defined(__SANITIZE_ADDRESS__)
+  // ~15 s of Python (GGUFReader over 262144 tokens); the sanitizer adds nothing to it.
+  GTEST_SKIP() << "slow: runs in the default build only";
+#endif
   std::string dir = testing::make_temp_dir("ember-gguf-real");
   std::string out;
   int rc = run("python3 " EMBER_SOURCE_DIR "/tools/gguf_ref_rows.py '" + path_ + "' '" + dir + "' 2>&1", &out);
