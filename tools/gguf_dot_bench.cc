@@ -43,8 +43,8 @@ int main(int argc, char** argv) {
     std::map<int, const ember::GgufTensor*> pick;  // largest 2-D tensor per type, capped at 4096 rows
     for (const auto& t : f->tensors())
       if (t.ne.size() == 2 && (!pick.count(t.type) || t.nbytes > pick[t.type]->nbytes)) pick[t.type] = &t;
-    std::printf("%-6s %-28s %14s %10s %10s %10s %8s\n", "type", "tensor", "rows x cols", "f32 ref", "scalar q8",
-                "avx2 q8", "avx2 GB/s");
+    std::printf("%-6s %-28s %14s %10s %10s %10s %8s\n", "type", "tensor", "rows x cols", "f32 ref",
+                "scalar q8", "avx2 q8", "avx2 GB/s");
     for (auto [type, t] : pick) {
       ember::Matrix m = f->matrix(*t);
       m.rows = std::min<int64_t>(m.rows, 4096);
@@ -55,13 +55,15 @@ int main(int argc, char** argv) {
       });
       double sc = -1, avx = -1;
       if (m.format == ember::WeightFormat::kGguf && ember::gguf::has_q8_dot(type)) {
-        sc = median_ms(runs, [&] { ember::gguf::gguf_matvec(m, x.data(), y.data(), ember::gguf::DotImpl::kScalar); });
+        sc = median_ms(
+            runs, [&] { ember::gguf::gguf_matvec(m, x.data(), y.data(), ember::gguf::DotImpl::kScalar); });
         if (ember::gguf::cpu_has_avx2())
-          avx = median_ms(runs, [&] { ember::gguf::gguf_matvec(m, x.data(), y.data(), ember::gguf::DotImpl::kAvx2); });
+          avx = median_ms(
+              runs, [&] { ember::gguf::gguf_matvec(m, x.data(), y.data(), ember::gguf::DotImpl::kAvx2); });
       }
       double gbs = avx > 0 ? double(m.rows) * double(m.row_bytes) / (avx * 1e6) : 0;
-      std::printf("%-6s %-28s %6lld x %-6lld %8.3fms %8.3fms %8.3fms %8.2f\n", t->type_name().c_str(), t->name.c_str(),
-                  (long long)m.rows, (long long)m.cols, ref, sc, avx, gbs);
+      std::printf("%-6s %-28s %6lld x %-6lld %8.3fms %8.3fms %8.3fms %8.2f\n", t->type_name().c_str(),
+                  t->name.c_str(), (long long)m.rows, (long long)m.cols, ref, sc, avx, gbs);
     }
   } catch (const ember::Error& e) {
     std::fprintf(stderr, "gguf_dot_bench: %s\n", e.what());

@@ -19,8 +19,8 @@ struct Options {
 
 int dump(const Options& o) {
   auto f = ember::GgufFile::open(o.file);
-  std::printf("%s: GGUF v%u, %zu metadata keys, %zu tensors, alignment %u, data at byte %llu\n", o.file.c_str(),
-              f->version(), f->metadata().size(), f->tensors().size(), f->alignment(),
+  std::printf("%s: GGUF v%u, %zu metadata keys, %zu tensors, alignment %u, data at byte %llu\n",
+              o.file.c_str(), f->version(), f->metadata().size(), f->tensors().size(), f->alignment(),
               (unsigned long long)f->data_offset());
   for (const auto& [key, v] : f->metadata())
     std::printf("  %-44s %-7s %s\n", key.c_str(), ember::gguf_value_type_name(v.type), v.to_string().c_str());
@@ -31,13 +31,14 @@ int dump(const Options& o) {
     e.second += t.nbytes;
   }
   std::printf("tensor types:");
-  for (const auto& [name, e] : by_type) std::printf(" %s x%d (%.1f MiB)", name.c_str(), e.first, e.second / 1048576.0);
+  for (const auto& [name, e] : by_type)
+    std::printf(" %s x%d (%.1f MiB)", name.c_str(), e.first, e.second / 1048576.0);
   std::printf("\n");
   if (o.tensors) {
     std::printf("  %-40s %-6s %-20s %12s %12s\n", "name", "type", "ne (ggml order)", "offset", "bytes");
     for (const auto& t : f->tensors())
-      std::printf("  %-40s %-6s %-20s %12llu %12zu\n", t.name.c_str(), t.type_name().c_str(), t.shape_str().c_str(),
-                  (unsigned long long)t.offset, t.nbytes);
+      std::printf("  %-40s %-6s %-20s %12llu %12zu\n", t.name.c_str(), t.type_name().c_str(),
+                  t.shape_str().c_str(), (unsigned long long)t.offset, t.nbytes);
   }
   return 0;
 }

@@ -191,11 +191,24 @@ EMBER_AVX2 float dot_q6_k(const uint8_t* row, const BlockQ8x256* xq, int64_t nb)
 bool dot_q8_avx2(int type, const uint8_t* row, const QuantizedActivation& xq, float* out) {
   const int64_t n32 = int64_t(xq.q32.size()), n256 = int64_t(xq.q256.size());
   switch (type) {
-    case kQ4_0: case kQ5_0: case kQ8_0: *out = dot_q32_sym(type, row, xq.q32.data(), n32); return true;
-    case kQ4_1: case kQ5_1: *out = dot_q32_affine(type, row, xq.q32.data(), n32); return true;
-    case kQ4_K: case kQ5_K: *out = dot_q45_k(type, row, xq.q256.data(), n256); return true;
-    case kQ6_K: *out = dot_q6_k(row, xq.q256.data(), n256); return true;
-    default: return false;
+    case kQ4_0:
+    case kQ5_0:
+    case kQ8_0:
+      *out = dot_q32_sym(type, row, xq.q32.data(), n32);
+      return true;
+    case kQ4_1:
+    case kQ5_1:
+      *out = dot_q32_affine(type, row, xq.q32.data(), n32);
+      return true;
+    case kQ4_K:
+    case kQ5_K:
+      *out = dot_q45_k(type, row, xq.q256.data(), n256);
+      return true;
+    case kQ6_K:
+      *out = dot_q6_k(row, xq.q256.data(), n256);
+      return true;
+    default:
+      return false;
   }
 }
 

@@ -2,11 +2,11 @@
 // GGUF reader vs the gguf Python package on the same file. Skips when the package is not
 // installed (scripts/find-demo-gguf.sh --no-install) or python3 lacks `gguf`.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <sys/wait.h>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -79,7 +79,8 @@ TEST_F(RealModelGguf, RowsMatchPythonPackageAndDotKernelsAgree) {
 #endif
   std::string dir = testing::make_temp_dir("ember-gguf-real");
   std::string out;
-  int rc = run("python3 " EMBER_SOURCE_DIR "/tools/gguf_ref_rows.py '" + path_ + "' '" + dir + "' 2>&1", &out);
+  int rc =
+      run("python3 " EMBER_SOURCE_DIR "/tools/gguf_ref_rows.py '" + path_ + "' '" + dir + "' 2>&1", &out);
   if (rc == 77) GTEST_SKIP() << "python3 has no gguf package: " << out;
   ASSERT_EQ(rc, 0) << out;
   std::ifstream jf(dir + "/rows.json");
