@@ -2,15 +2,20 @@
 // bandwidth, measured in the same process.
 //
 //   build/bin/bench_kernels [--threads N] [--reps R] [--isa scalar|avx2|avx512[,..]] [--quick]
+//                           [--only "head 262144x1536 q4"]
 //
 // For each (matrix, format, T, ISA): median / min / max wall time over R runs, effective GB/s
 // (stored weight bytes incl. scales+biases ÷ time) and GFLOP/s (2·rows·cols·T ÷ time).
-// Weights are random bytes (throughput does not depend on the values).
+// Weights are random bytes (throughput does not depend on the values). cpu_ms is the median
+// process CPU time of one call (all threads): on a shared, loaded machine it shows the kernel's
+// own cost when wall time is inflated by waiting for a core.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -23,6 +28,12 @@
 using namespace ember;
 
 namespace {
+
+double cpu_s() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+}
 
 double now_s() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -126,12 +137,14 @@ Stats read_bandwidth(ThreadPool& pool, int reps, double* gbs) {
 int main(int argc, char** argv) {
   int threads = 0, reps = 7;
   bool quick = false;
+  std::string only;  // substring filter on "<matrix> <fmt>"
   std::vector<cpu::Isa> isas;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
     else if (a == "--reps" && i + 1 < argc) reps = std::max(1, std::atoi(argv[++i]));
     else if (a == "--quick") quick = true;
+    else if (a == "--only" && i + 1 < argc) only = argv[++i];
     else if (a == "--isa" && i + 1 < argc) {
       std::string list = argv[++i];
       size_t p = 0;
@@ -142,7 +155,7 @@ int main(int argc, char** argv) {
         p = q + 1;
       }
     } else {
-      std::fprintf(stderr, "usage: %s [--threads N] [--reps R] [--isa avx2,avx512] [--quick]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--threads N] [--reps R] [--isa avx2,avx512] [--quick] [--only SUBSTR]\n", argv[0]);
       return 2;
     }
   }
@@ -158,8 +171,8 @@ int main(int argc, char** argv) {
     double bw = 0;
     Stats sb = read_bandwidth(be.pool(), reps, &bw);
     std::printf("stream-read %d threads: %.1f GB/s (min %.1f, max %.1f)\n\n", be.pool().size(), sb.med, sb.lo, sb.hi);
-    std::printf("%-16s %-5s %4s %-7s %10s %10s %10s %8s %8s %7s\n", "matrix", "fmt", "T", "isa", "med_ms", "min_ms",
-                "max_ms", "GB/s", "GFLOP/s", "%bw");
+    std::printf("%-16s %-5s %4s %-7s %10s %10s %10s %8s %8s %7s %8s\n", "matrix", "fmt", "T", "isa", "med_ms", "min_ms",
+                "max_ms", "GB/s", "GFLOP/s", "%bw", "cpu_ms");
     struct Shape {
       const char* name;
       int64_t rows, cols;
@@ -169,26 +182,36 @@ int main(int argc, char** argv) {
     for (const Shape& sh : shapes) {
       for (const char* fmt : {"q4", "q8", "bf16", "f32"}) {
         if (sh.rows > 100000 && std::string(fmt) != "q4" && std::string(fmt) != "q8") continue;
-        BenchMatrix bm = make(fmt, sh.rows, sh.cols);
-        const double bytes = double(bm.m.stored_row_bytes()) * double(sh.rows);
+        if (!only.empty() && (std::string(sh.name) + " " + fmt).find(only) == std::string::npos) continue;
+        // Enough copies (>= 192 MB in all) that each timed call reads its weights from DRAM,
+        // as decode does, not from the 32 MB L3 left warm by the previous call.
+        BenchMatrix first = make(fmt, sh.rows, sh.cols);
+        const double bytes = double(first.m.stored_row_bytes()) * double(sh.rows);
+        const int copies = int(std::min<double>(16, std::ceil(192e6 / bytes)));
+        std::vector<BenchMatrix> bms;
+        bms.push_back(std::move(first));
+        for (int c = 1; c < copies; ++c) bms.push_back(make(fmt, sh.rows, sh.cols));
         for (int64_t T : {int64_t(1), int64_t(16)}) {
           if (sh.rows > 100000 && T > 1) continue;
           std::vector<float> x(size_t(T * sh.cols)), y(size_t(T * sh.rows));
           for (size_t i = 0; i < x.size(); ++i) x[i] = float(int(i % 17) - 8) * 0.1f;
           for (cpu::Isa isa : isas) {
             cpu::force_isa(isa);
-            std::vector<double> t;
-            be.matmul(bm.m, x.data(), T, y.data());  // warm-up
+            std::vector<double> t, tc;
+            for (auto& bm : bms) be.matmul(bm.m, x.data(), T, y.data());  // warm-up (page faults)
             for (int r = 0; r < reps; ++r) {
-              double t0 = now_s();
-              be.matmul(bm.m, x.data(), T, y.data());
+              const Matrix& m = bms[size_t(r) % bms.size()].m;
+              double t0 = now_s(), c0 = cpu_s();
+              be.matmul(m, x.data(), T, y.data());
               t.push_back(now_s() - t0);
+              tc.push_back(cpu_s() - c0);
             }
-            Stats s = stats(t);
+            Stats s = stats(t), sc = stats(tc);
             double gbs = bytes / s.med / 1e9;
-            std::printf("%-16s %-5s %4lld %-7s %10.3f %10.3f %10.3f %8.1f %8.1f %6.0f%%\n", sh.name, fmt,
+            std::printf("%-16s %-5s %4lld %-7s %10.3f %10.3f %10.3f %8.1f %8.1f %6.0f%% %8.3f\n", sh.name, fmt,
                         (long long)T, cpu::isa_name(isa), s.med * 1e3, s.lo * 1e3, s.hi * 1e3, gbs,
-                        2.0 * double(sh.rows) * double(sh.cols) * double(T) / s.med / 1e9, 100.0 * gbs / bw);
+                        2.0 * double(sh.rows) * double(sh.cols) * double(T) / s.med / 1e9, 100.0 * gbs / bw,
+                        sc.med * 1e3);
             std::fflush(stdout);
           }
         }

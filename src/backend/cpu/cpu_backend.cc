@@ -48,10 +48,17 @@ int64_t min_rows(const Matrix& W) {
 constexpr int64_t kElemChunk = 16 * 1024;  // elementwise ops: min floats per thread
 }  // namespace
 
-CpuBackend::CpuBackend(int threads) : pool_(threads) {}
+CpuBackend::CpuBackend(int threads)
+    : pool_(threads),
+      affine_scratch_(std::make_unique<cpu::AffineActs>()),
+      int8_scratch_(std::make_unique<cpu::Int8Acts>()) {}
+
+CpuBackend::~CpuBackend() = default;
 
 std::string CpuBackend::description() const {
-  return detail::concat("cpu (", cpu::isa_name(cpu::active_isa()), ", ", pool_.size(), " threads)");
+  const bool vnni = cpu::active_isa() == cpu::Isa::kAvx512 && cpu::cpu_has_avx512_vnni();
+  return detail::concat("cpu (", cpu::isa_name(cpu::active_isa()), vnni ? "+vnni" : "", ", ", pool_.size(),
+                        " threads, matmul ", mode_ == MatmulMode::kFast ? "fast" : "exact", ")");
 }
 
 float* CpuBackend::alloc(size_t n) {
@@ -74,8 +81,16 @@ void CpuBackend::matmul(const Matrix& W, const float* x, int64_t T, float* y) {
     pool_.parallel_for(W.rows, [&](int64_t b, int64_t e) { k->matmul_dense(W, x, T, y, b, e); }, grain);
     return;
   }
+  if (k && mode_ == MatmulMode::kFast && cpu::active_isa() == cpu::Isa::kAvx512 && cpu::cpu_has_avx512_vnni() &&
+      cpu::int8_fast_path(W)) {
+    cpu::Int8Acts& a = *int8_scratch_;
+    cpu::quantize_acts_int8(W, x, T, &a);
+    const cpu::MatmulInt8Fn f = cpu::matmul_int8_avx512vnni();
+    pool_.parallel_for(W.rows, [&](int64_t b, int64_t e) { f(W, a, y, b, e); }, grain);
+    return;
+  }
   if (k && cpu::affine_fast_path(W)) {
-    cpu::AffineActs a;
+    cpu::AffineActs& a = *affine_scratch_;
     a.T = T, a.cols = W.cols, a.groups = W.cols / W.group_size;
     a.x.resize(size_t(T * W.cols));
     a.gsum.resize(size_t(T * a.groups));

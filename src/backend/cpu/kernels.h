@@ -40,6 +40,28 @@ struct KernelTable {
   void (*exp_inplace)(float* x, int64_t n);
 };
 
+// Activations quantized to int8 per weight group for the integer-dot-product kernels
+// ("fast" matmul mode): x ≈ d·q with d = max|x|/127 per (token, group), q in [-127, 127]
+// (round to nearest); gsum holds the exact f32 Σx of each group for the bias term. For 4-bit
+// weights every 64-element chunk is stored as [32 even elements, 32 odd elements] (how the
+// nibbles of 32 packed bytes unpack); 8-bit weights keep the natural order.
+struct Int8Acts {
+  int64_t T = 0, cols = 0, groups = 0;
+  const int8_t* qp = nullptr;   // int8 [T, cols] (permuted as above)
+  const float* dp = nullptr;    // f32 [T, groups]
+  const float* gsump = nullptr; // f32 [T, groups]
+  std::vector<int8_t> q;
+  std::vector<float> d, gsum;
+};
+// Quantizes x [T, W.cols] for W (generic C++; defined in int8_acts.cc).
+void quantize_acts_int8(const Matrix& W, const float* x, int64_t T, Int8Acts* out);
+// y[t, r] for r in [r0, r1): MLX affine 4/8-bit, group size a multiple of 64, int8 activations:
+//   Σ_g [ s_g·d_g·Σ_k q_k·xq_k  +  b_g·Σ_k x_k ]   with integer Σ q·xq (AVX-512 VNNI vpdpbusd).
+using MatmulInt8Fn = void (*)(const Matrix& W, const Int8Acts& a, float* y, int64_t r0, int64_t r1);
+MatmulInt8Fn matmul_int8_avx512vnni();
+// True if the int8 kernel handles W (affine 4/8 bit, group size a multiple of 64).
+bool int8_fast_path(const Matrix& W);
+
 // nullptr for Isa::kScalar.
 const KernelTable* kernel_table(Isa isa);
 const KernelTable* kernels_avx2();
