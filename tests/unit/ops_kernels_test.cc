@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "backend/backend.h"
@@ -152,7 +153,9 @@ TEST(OpsKernels, AffineMatmulFastModeInt8Activations) {
                   double acc = 0;
                   for (int64_t c = 0; c < cols; ++c) {
                     const int64_t g = c / gs;
-                    const double b = bf16_to_f32(reinterpret_cast<const uint16_t*>(m.m.biases)[r * (cols / gs) + g]);
+                    uint16_t bb;  // biases are deliberately misaligned (pad 1): memcpy
+                    std::memcpy(&bb, m.m.biases + 2 * (r * (cols / gs) + g), 2);
+                    const double b = bf16_to_f32(bb);
                     // dequantized weight minus its bias multiplies x̂; the bias multiplies x
                     acc += (double(row[size_t(c)]) - b) * xh[size_t(t * cols + c)] + b * a.x[t * cols + c];
                   }
