@@ -33,6 +33,8 @@ void quantize_acts_int8(const Matrix& W, const float* x, int64_t T, Int8Acts* a)
   a->qp = a->q.data(), a->dp = a->d.data(), a->gsump = a->gsum.data();
 }
 
-bool int8_fast_path(const Matrix& W) { return affine_fast_path(W) && W.group_size % 64 == 0; }
+bool int8_fast_path(const Matrix& W) {
+  return affine_fast_path(W) && W.group_size % 64 == 0 && W.cols / W.group_size <= 512;
+}
 
 }  // namespace ember::cpu

@@ -25,6 +25,13 @@ inline __m512i load_codes(const uint8_t* row, int64_t c) {
   return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
 }
 
+// Up to 16 scales (masked) starting at group g, as f32.
+inline __m512 load_scales16(DType t, const uint8_t* base, int64_t g, __mmask16 m) {
+  if (t == DType::F32) return _mm512_maskz_loadu_ps(m, reinterpret_cast<const float*>(base) + g);
+  const __m256i h = _mm256_maskz_loadu_epi16(m, base + 2 * g);
+  return t == DType::F16 ? _mm512_cvtph_ps(h) : _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
 inline float bias_dot(DType t, const uint8_t* b, const float* gsum, int64_t groups) {
   __m512 acc = _mm512_setzero_ps();
   int64_t g = 0;
@@ -43,21 +50,31 @@ inline float bias_dot(DType t, const uint8_t* b, const float* gsum, int64_t grou
   return s;
 }
 
+// Most groups a row may have for the precomputed combined scales (cols ≤ 32768 at group 64).
+constexpr int64_t kMaxGroups = 512;
+
 // RB rows × TB tokens. Per group: int32 accumulators over its 64-element chunks, then one
-// convert and one FMA with the combined scale s_row,g · d_token,g.
+// convert and one FMA with the combined scale s_row,g · d_token,g. The combined scales are
+// computed up front, 16 groups per instruction, so the per-group epilogue is just
+// convert + FMA with a broadcast memory operand (with group 64 it runs once per vpdpbusd).
 template <int BITS, int RB, int TB>
 void int8_block(const Matrix& M, const Int8Acts& a, float* y, int64_t r, int64_t t0) {
   const int64_t cols = M.cols, gs = M.group_size, groups = cols / gs;
   const size_t ssz = M.scale_dtype == DType::F32 ? 4 : 2;
   const uint8_t* codes[RB];
-  const uint8_t* sc[RB];
-  for (int i = 0; i < RB; ++i) {
-    codes[i] = M.data + size_t(r + i) * M.row_bytes;
-    sc[i] = M.scales + size_t(r + i) * size_t(groups) * ssz;
-  }
+  for (int i = 0; i < RB; ++i) codes[i] = M.data + size_t(r + i) * M.row_bytes;
   const int8_t* xq[TB];
-  const float* xd[TB];
-  for (int j = 0; j < TB; ++j) xq[j] = a.qp + (t0 + j) * cols, xd[j] = a.dp + (t0 + j) * groups;
+  for (int j = 0; j < TB; ++j) xq[j] = a.qp + (t0 + j) * cols;
+  alignas(64) float sd[RB][TB][kMaxGroups];  // s_{r+i,g} · d_{t0+j,g}
+  for (int i = 0; i < RB; ++i) {
+    const uint8_t* sc = M.scales + size_t(r + i) * size_t(groups) * ssz;
+    for (int64_t g = 0; g < groups; g += 16) {
+      const __mmask16 m = groups - g >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (groups - g)) - 1u);
+      const __m512 s = load_scales16(M.scale_dtype, sc, g, m);
+      for (int j = 0; j < TB; ++j)
+        _mm512_mask_storeu_ps(&sd[i][j][g], m, _mm512_mul_ps(s, _mm512_maskz_loadu_ps(m, a.dp + (t0 + j) * groups + g)));
+    }
+  }
   __m512 tot[RB][TB];
   for (int i = 0; i < RB; ++i)
     for (int j = 0; j < TB; ++j) tot[i][j] = _mm512_setzero_ps();
@@ -73,11 +90,9 @@ void int8_block(const Matrix& M, const Int8Acts& a, float* y, int64_t r, int64_t
         for (int i = 0; i < RB; ++i) acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], w[i], xv);
       }
     }
-    for (int i = 0; i < RB; ++i) {
-      const float s = load_scale(M.scale_dtype, sc[i], g);
+    for (int i = 0; i < RB; ++i)
       for (int j = 0; j < TB; ++j)
-        tot[i][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[i][j]), _mm512_set1_ps(s * xd[j][g]), tot[i][j]);
-    }
+        tot[i][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[i][j]), _mm512_set1_ps(sd[i][j][g]), tot[i][j]);
   }
   for (int i = 0; i < RB; ++i) {
     const uint8_t* bi = M.biases + size_t(r + i) * size_t(groups) * ssz;
