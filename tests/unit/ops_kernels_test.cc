@@ -242,7 +242,9 @@ TEST(OpsKernels, AttentionHeadDims256And512WithWindows) {
     int64_t window;
   };
   const Case cases[] = {{1, 40, 8, 1, 256, 16}, {3, 40, 8, 1, 512, 0}, {17, 60, 4, 2, 256, 7},
-                        {17, 17, 2, 2, 512, 5}, {3, 9, 8, 4, 33, 0}};
+                        {17, 17, 2, 2, 512, 5}, {3, 9, 8, 4, 33, 0},
+                        // decode over long caches: key-range splits + merge (full and sliding)
+                        {1, 1100, 8, 1, 512, 0}, {1, 1100, 8, 1, 256, 512}, {2, 700, 4, 2, 256, 0}};
   for (cpu::Isa isa : testing::supported_isas()) {
     ScopedIsa scope(isa);
     CpuBackend be(2);
