@@ -132,6 +132,45 @@ Stats read_bandwidth(ThreadPool& pool, int reps, double* gbs) {
   return s;
 }
 
+// Attention at E2B shapes (8 query heads, 1 KV head): decode against a sliding (hd 256,
+// 512 keys) and a full (hd 512, 4096 keys) cache, and a 512-token sliding prefill.
+void bench_attention(CpuBackend& be, const std::vector<cpu::Isa>& isas, int reps) {
+  struct Case {
+    const char* name;
+    int64_t T, S;
+    int hd;
+    int64_t window;
+  };
+  const Case cases[] = {{"decode slide 512", 1, 512, 256, 512},
+                        {"decode full 4096", 1, 4096, 512, 0},
+                        {"prefill slide 512", 512, 512, 256, 512}};
+  std::printf("\n%-18s %5s %5s %4s %-7s %10s %10s %10s %8s\n", "attention", "T", "S", "hd", "isa", "med_ms", "min_ms",
+              "max_ms", "cpu_ms");
+  for (const Case& c : cases) {
+    ref::AttentionShape sh;
+    sh.T = c.T, sh.S = c.S, sh.n_heads = 8, sh.n_kv_heads = 1, sh.head_dim = c.hd, sh.window = c.window;
+    std::vector<float> q(size_t(c.T * 8 * c.hd), 0.01f), K(size_t(c.S * c.hd), 0.02f), V(K.size(), 0.5f),
+        out(q.size());
+    std::vector<int32_t> qp(size_t(c.T)), kp(size_t(c.S));
+    for (int64_t t = 0; t < c.T; ++t) qp[size_t(t)] = int32_t(c.S - c.T + t);
+    for (int64_t s = 0; s < c.S; ++s) kp[size_t(s)] = int32_t(s);
+    for (cpu::Isa isa : isas) {
+      cpu::force_isa(isa);
+      std::vector<double> t, tc;
+      be.attention(sh, q.data(), K.data(), V.data(), qp.data(), kp.data(), out.data());
+      for (int r = 0; r < reps; ++r) {
+        double t0 = now_s(), c0 = cpu_s();
+        be.attention(sh, q.data(), K.data(), V.data(), qp.data(), kp.data(), out.data());
+        t.push_back(now_s() - t0);
+        tc.push_back(cpu_s() - c0);
+      }
+      Stats s = stats(t), sc = stats(tc);
+      std::printf("%-18s %5lld %5lld %4d %-7s %10.3f %10.3f %10.3f %8.3f\n", c.name, (long long)c.T, (long long)c.S,
+                  c.hd, cpu::isa_name(isa), s.med * 1e3, s.lo * 1e3, s.hi * 1e3, sc.med * 1e3);
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -217,6 +256,7 @@ int main(int argc, char** argv) {
         }
       }
     }
+    if (only.empty() || only == "attention") bench_attention(be, isas, reps);
   } catch (const Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

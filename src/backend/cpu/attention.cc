@@ -37,11 +37,8 @@ void run_task(const KernelTable& k, const ref::AttentionShape& sh, const float* 
     return;
   }
   sc.p.resize(size_t(group * n));
-  // Scores: each K row is loaded once and dotted with every query head of the group.
-  for (int64_t i = 0; i < n; ++i) {
-    const float* kr = K + sc.idx[size_t(i)] * kv_stride + kvh * hd;
-    for (int h = 0; h < group; ++h) sc.p[size_t(h * n + i)] = k.dot(q + h * hd, kr, hd) * sh.scale;
-  }
+  // Scores: register-blocked over 4 keys × 4 heads; each K row is read once per head block.
+  k.attn_scores(q, group, hd, K + kvh * hd, kv_stride, sc.idx.data(), n, sh.scale, sc.p.data());
   for (int h = 0; h < group; ++h) {
     float* ph = sc.p.data() + h * n;
     const float mx = *std::max_element(ph, ph + n);
@@ -51,11 +48,8 @@ void run_task(const KernelTable& k, const ref::AttentionShape& sh, const float* 
     for (int64_t i = 0; i < n; ++i) l += ph[i];
     part.m[h] = mx, part.l[h] = l;
   }
-  // Values: each V row is loaded once and accumulated into every head of the group.
-  for (int64_t i = 0; i < n; ++i) {
-    const float* vr = V + sc.idx[size_t(i)] * kv_stride + kvh * hd;
-    for (int h = 0; h < group; ++h) k.axpy(sc.p[size_t(h * n + i)], vr, part.o + h * hd, hd);
-  }
+  // Values: the outputs of 4 heads stay in registers while the V rows stream past.
+  k.attn_pv(sc.p.data(), group, n, V + kvh * hd, kv_stride, sc.idx.data(), hd, part.o);
 }
 
 }  // namespace

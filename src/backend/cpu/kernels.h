@@ -38,6 +38,14 @@ struct KernelTable {
   void (*gelu_tanh_mul)(const float* gate, const float* up, int64_t n, float* out);
   // exp in place over n floats (softmax helper); accurate to a few ulp.
   void (*exp_inplace)(float* x, int64_t n);
+  // Attention blocks for the `group` query heads sharing one KV head (q: [group, hd];
+  // K/V rows at K + idx[i]·kv_stride):
+  //   attn_scores: scores[h·n + i] = scale · q_h · K[idx[i]]
+  //   attn_pv:     out[h, :] += Σ_i p[h·n + i] · V[idx[i], :]     (out: [group, hd])
+  void (*attn_scores)(const float* q, int group, int64_t hd, const float* K, int64_t kv_stride, const int64_t* idx,
+                      int64_t n, float scale, float* scores);
+  void (*attn_pv)(const float* p, int group, int64_t n, const float* V, int64_t kv_stride, const int64_t* idx,
+                  int64_t hd, float* out);
 };
 
 // Activations quantized to int8 per weight group for the integer-dot-product kernels
