@@ -31,9 +31,10 @@ enum class MatmulMode {
   // reference/golden comparisons (transformers float32, mlx-lm).
   kExact,
   // Activations quantized to int8 per weight group (x ≈ d·q, d = max|x|/127) and integer dot
-  // products where the CPU has them (AVX-512 VNNI); the bias term uses the exact Σx. Like
-  // llama.cpp's q8 activations: relative RMS error of the outputs ~1e-2 on random data. Dense
-  // weights, group size 32 and CPUs without the int8 kernel compute exactly. The default.
+  // products where the CPU has them (AVX-512 VNNI: 4/8-bit; AVX2: 4-bit); the bias term uses
+  // the exact Σx. Like llama.cpp's q8 activations: relative RMS error of the outputs ~1e-2 on
+  // random data. Dense weights, group size 32 and cases without an int8 kernel compute
+  // exactly. The default.
   kFast,
 };
 

@@ -82,11 +82,10 @@ void CpuBackend::matmul(const Matrix& W, const float* x, int64_t T, float* y) {
     pool_.parallel_for(W.rows, [&](int64_t b, int64_t e) { k->matmul_dense(W, x, T, y, b, e); }, grain);
     return;
   }
-  if (k && mode_ == MatmulMode::kFast && cpu::active_isa() == cpu::Isa::kAvx512 && cpu::cpu_has_avx512_vnni() &&
-      cpu::int8_fast_path(W)) {
+  const cpu::MatmulInt8Fn f = mode_ == MatmulMode::kFast ? cpu::select_int8_kernel(W, cpu::active_isa()) : nullptr;
+  if (f) {
     cpu::Int8Acts& a = *int8_scratch_;
     cpu::quantize_acts_int8(W, x, T, &a);
-    const cpu::MatmulInt8Fn f = cpu::matmul_int8_avx512vnni();
     pool_.parallel_for(W.rows, [&](int64_t b, int64_t e) { f(W, a, y, b, e); }, grain);
     return;
   }

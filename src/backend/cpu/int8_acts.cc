@@ -37,4 +37,11 @@ bool int8_fast_path(const Matrix& W) {
   return affine_fast_path(W) && W.group_size % 64 == 0 && W.cols / W.group_size <= 512;
 }
 
+MatmulInt8Fn select_int8_kernel(const Matrix& W, Isa isa) {
+  if (!int8_fast_path(W)) return nullptr;
+  if (isa == Isa::kAvx512 && cpu_has_avx512_vnni()) return matmul_int8_avx512vnni();
+  if (isa >= Isa::kAvx2 && W.bits == 4) return matmul_int8_avx2();
+  return nullptr;
+}
+
 }  // namespace ember::cpu

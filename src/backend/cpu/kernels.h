@@ -67,6 +67,9 @@ void quantize_acts_int8(const Matrix& W, const float* x, int64_t T, Int8Acts* ou
 //   Σ_g [ s_g·d_g·Σ_k q_k·xq_k  +  b_g·Σ_k x_k ]   with integer Σ q·xq (AVX-512 VNNI vpdpbusd).
 using MatmulInt8Fn = void (*)(const Matrix& W, const Int8Acts& a, float* y, int64_t r0, int64_t r1);
 MatmulInt8Fn matmul_int8_avx512vnni();
+MatmulInt8Fn matmul_int8_avx2();  // 4-bit only
+// The int8 kernel for W at ISA level `isa` on this CPU, or nullptr (then kFast computes exactly).
+MatmulInt8Fn select_int8_kernel(const Matrix& W, Isa isa);
 // True if the int8 kernel handles W (affine 4/8 bit, group size a multiple of 64, ≤ 512 groups).
 bool int8_fast_path(const Matrix& W);
 
