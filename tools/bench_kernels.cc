@@ -2,13 +2,16 @@
 // bandwidth, measured in the same process.
 //
 //   build/bin/bench_kernels [--threads N] [--reps R] [--isa scalar|avx2|avx512[,..]] [--quick]
-//                           [--only "head 262144x1536 q4"]
+//                           [--only "head 262144x1536 q4"] [--describe]
+// EMBER_ISA=scalar|avx2|avx512 caps the dispatch level (as for every ember binary).
 //
-// For each (matrix, format, T, ISA): median / min / max wall time over R runs, effective GB/s
+// For each (matrix, format, T, ISA, activations): median / min / max wall time over R runs, effective GB/s
 // (stored weight bytes incl. scales+biases ÷ time) and GFLOP/s (2·rows·cols·T ÷ time).
 // Weights are random bytes (throughput does not depend on the values). cpu_ms is the median
 // process CPU time of one call (all threads): on a shared, loaded machine it shows the kernel's
-// own cost when wall time is inflated by waiting for a core.
+// own cost when wall time is inflated by waiting for a core. Quantized formats run twice:
+// "/f32" = MatmulMode::kExact (f32 FMA on unpacked codes), "/i8" = kFast (int8 activations,
+// integer dot products where a kernel exists).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -132,6 +135,8 @@ Stats read_bandwidth(ThreadPool& pool, int reps, double* gbs) {
   return s;
 }
 
+bool bm0_quantized(const char* fmt) { return fmt[0] == 'q'; }
+
 // Attention at E2B shapes (8 query heads, 1 KV head): decode against a sliding (hd 256,
 // 512 keys) and a full (hd 512, 4096 keys) cache, and a 512-token sliding prefill.
 void bench_attention(CpuBackend& be, const std::vector<cpu::Isa>& isas, int reps) {
@@ -175,7 +180,7 @@ void bench_attention(CpuBackend& be, const std::vector<cpu::Isa>& isas, int reps
 
 int main(int argc, char** argv) {
   int threads = 0, reps = 7;
-  bool quick = false;
+  bool quick = false, describe = false;
   std::string only;  // substring filter on "<matrix> <fmt>"
   std::vector<cpu::Isa> isas;
   for (int i = 1; i < argc; ++i) {
@@ -183,6 +188,7 @@ int main(int argc, char** argv) {
     if (a == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
     else if (a == "--reps" && i + 1 < argc) reps = std::max(1, std::atoi(argv[++i]));
     else if (a == "--quick") quick = true;
+    else if (a == "--describe") describe = true;
     else if (a == "--only" && i + 1 < argc) only = argv[++i];
     else if (a == "--isa" && i + 1 < argc) {
       std::string list = argv[++i];
@@ -194,7 +200,7 @@ int main(int argc, char** argv) {
         p = q + 1;
       }
     } else {
-      std::fprintf(stderr, "usage: %s [--threads N] [--reps R] [--isa avx2,avx512] [--quick] [--only SUBSTR]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--threads N] [--reps R] [--isa avx2,avx512] [--quick] [--only SUBSTR] [--describe]\n", argv[0]);
       return 2;
     }
   }
@@ -204,13 +210,17 @@ int main(int argc, char** argv) {
   }
   try {
     CpuBackend be(threads);
+    if (describe) {  // just the backend line (used by tests/e2e/isa_env.sh)
+      std::printf("%s\n", be.description().c_str());
+      return 0;
+    }
     std::printf("# %s; detected %s (vnni %d, bf16 %d); reps %d\n", be.description().c_str(),
                 cpu::isa_name(cpu::detected_isa()), int(cpu::cpu_has_avx512_vnni()), int(cpu::cpu_has_avx512_bf16()),
                 reps);
     double bw = 0;
     Stats sb = read_bandwidth(be.pool(), reps, &bw);
     std::printf("stream-read %d threads: %.1f GB/s (min %.1f, max %.1f)\n\n", be.pool().size(), sb.med, sb.lo, sb.hi);
-    std::printf("%-16s %-5s %4s %-7s %10s %10s %10s %8s %8s %7s %8s\n", "matrix", "fmt", "T", "isa", "med_ms", "min_ms",
+    std::printf("%-16s %-5s %4s %-11s %10s %10s %10s %8s %8s %7s %8s\n", "matrix", "fmt", "T", "isa/acts", "med_ms", "min_ms",
                 "max_ms", "GB/s", "GFLOP/s", "%bw", "cpu_ms");
     struct Shape {
       const char* name;
@@ -234,8 +244,12 @@ int main(int argc, char** argv) {
           if (sh.rows > 100000 && T > 1) continue;
           std::vector<float> x(size_t(T * sh.cols)), y(size_t(T * sh.rows));
           for (size_t i = 0; i < x.size(); ++i) x[i] = float(int(i % 17) - 8) * 0.1f;
-          for (cpu::Isa isa : isas) {
+          const bool quant = bm0_quantized(fmt);
+          for (cpu::Isa isa : isas)
+            for (MatmulMode mode : {MatmulMode::kExact, MatmulMode::kFast}) {
+            if (!quant && mode == MatmulMode::kFast) continue;  // same kernel for dense
             cpu::force_isa(isa);
+            be.set_matmul_mode(mode);
             std::vector<double> t, tc;
             for (auto& bm : bms) be.matmul(bm.m, x.data(), T, y.data());  // warm-up (page faults)
             for (int r = 0; r < reps; ++r) {
@@ -247,8 +261,10 @@ int main(int argc, char** argv) {
             }
             Stats s = stats(t), sc = stats(tc);
             double gbs = bytes / s.med / 1e9;
-            std::printf("%-16s %-5s %4lld %-7s %10.3f %10.3f %10.3f %8.1f %8.1f %6.0f%% %8.3f\n", sh.name, fmt,
-                        (long long)T, cpu::isa_name(isa), s.med * 1e3, s.lo * 1e3, s.hi * 1e3, gbs,
+            const std::string isa_mode = std::string(cpu::isa_name(isa)) +
+                                         (quant ? (mode == MatmulMode::kFast ? "/i8" : "/f32") : "");
+            std::printf("%-16s %-5s %4lld %-11s %10.3f %10.3f %10.3f %8.1f %8.1f %6.0f%% %8.3f\n", sh.name, fmt,
+                        (long long)T, isa_mode.c_str(), s.med * 1e3, s.lo * 1e3, s.hi * 1e3, gbs,
                         2.0 * double(sh.rows) * double(sh.cols) * double(T) / s.med / 1e9, 100.0 * gbs / bw,
                         sc.med * 1e3);
             std::fflush(stdout);
