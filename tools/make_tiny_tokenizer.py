@@ -4,7 +4,7 @@ CLI (run/chat/serve) can be tested end to end on them. Same machinery as Gemma's
 (BPE over characters, U+2581 for spaces, Replace/ByteFallback/Fuse decoder), Gemma 4's special
 tokens at their real ids (<|turn> 105, <turn|> 106, <|channel> 100, ...).
 
-    python3 tools/make_tiny_tokenizer.py --out tests/fixtures/gemma4/tiny_tokenizer
+    python3 tools/make_tiny_tokenizer.py --out tests/fixtures/tiny_tokenizer
 """
 import argparse
 import json
