@@ -11,6 +11,7 @@
 namespace ember {
 
 std::unique_ptr<LanguageModel> make_gemma4(const std::string& dir, const ModelLoadOptions& opts);
+std::unique_ptr<LanguageModel> make_gemma3_gguf(std::unique_ptr<GgufFile> file, const ModelLoadOptions& opts);
 
 namespace {
 
@@ -39,6 +40,7 @@ std::unique_ptr<LanguageModel> load_language_model(const std::string& path, cons
     if (!ends_with(path, ".gguf")) fail(ErrorCode::kInvalidArgument, path, ": expected a model directory or a .gguf file");
     auto f = GgufFile::open(path);
     std::string arch = f->get_string("general.architecture");
+    if (arch == "gemma3") return make_gemma3_gguf(std::move(f), opts);
     fail(ErrorCode::kUnsupported, path, ": GGUF architecture \"", arch, "\" is not supported yet");
   }
   const std::string type = config_model_type(path);

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/cpu_features.h"
 #include "core/dtype.h"
 #include "core/status.h"
 #include "quant/gguf_dot_internal.h"
@@ -253,7 +254,7 @@ void decode_k_block(int type, const uint8_t* w, KBlockInts& k) {
 bool cpu_has_avx2() {
 #if defined(__x86_64__) || defined(__i386__)
   static const bool ok =
-      __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+      __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c();
   return ok;
 #else
   return false;

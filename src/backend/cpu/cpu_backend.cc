@@ -1,4 +1,5 @@
 #include "backend/cpu/cpu_backend.h"
+#include "quant/gguf_quants.h"
 
 #include <algorithm>
 #include <cmath>
@@ -80,6 +81,19 @@ void CpuBackend::matmul(const Matrix& W, const float* x, int64_t T, float* y) {
   const int64_t grain = min_rows(W);
   if (k && dense_fast_path(W)) {
     pool_.parallel_for(W.rows, [&](int64_t b, int64_t e) { k->matmul_dense(W, x, T, y, b, e); }, grain);
+    return;
+  }
+  if (W.format == WeightFormat::kGguf && mode_ == MatmulMode::kFast && gguf::has_q8_dot(W.gguf_type)) {
+    // GGUF blocks: activations quantized once per token to the weight type's 8-bit blocks,
+    // integer dot products on the blocks in place (llama.cpp's scheme).
+    gguf_acts_.resize(size_t(T));
+    for (int64_t t = 0; t < T; ++t) gguf::quantize_activation(W.gguf_type, x + t * W.cols, W.cols, gguf_acts_[size_t(t)]);
+    pool_.parallel_for(
+        W.rows,
+        [&](int64_t b, int64_t e) {
+          for (int64_t t = 0; t < T; ++t) gguf::gguf_matvec_rows(W, gguf_acts_[size_t(t)], b, e, y + t * W.rows + b);
+        },
+        grain);
     return;
   }
   const cpu::MatmulInt8Fn f = mode_ == MatmulMode::kFast ? cpu::select_int8_kernel(W, cpu::active_isa()) : nullptr;

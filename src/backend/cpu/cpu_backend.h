@@ -4,6 +4,9 @@
 #pragma once
 
 #include <memory>
+#include <vector>
+
+#include "quant/gguf_quants.h"
 
 #include "backend/backend.h"
 #include "core/threadpool.h"
@@ -54,6 +57,7 @@ class CpuBackend final : public Backend {
   std::unique_ptr<cpu::AffineActs> affine_scratch_;
   std::unique_ptr<cpu::Int8Acts> int8_scratch_;
   MatmulMode mode_ = MatmulMode::kFast;
+  std::vector<gguf::QuantizedActivation> gguf_acts_;  // per token, reused across calls
 };
 
 }  // namespace ember
