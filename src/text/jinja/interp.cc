@@ -167,6 +167,7 @@ Interp::Flow Interp::exec_for(const Stmt& s, const ScopePtr& scope, std::string&
   if (s.cond) {  // `for x in xs if cond`: filter first, so loop.length counts kept items only
     std::vector<Value> kept;
     for (auto& item : items) {
+      step();
       auto probe = std::make_shared<Scope>();
       probe->parent = scope;
       assign(s.target, item, probe);
@@ -175,6 +176,7 @@ Interp::Flow Interp::exec_for(const Stmt& s, const ScopePtr& scope, std::string&
     items = std::move(kept);
   }
   for (size_t i = 0; i < items.size(); ++i) {
+    step();  // an empty body still costs a step, so huge loops hit the limit
     auto iter_scope = std::make_shared<Scope>();  // fresh per iteration, as in jinja2
     iter_scope->parent = scope;
     assign(s.target, items[i], iter_scope);
@@ -216,7 +218,7 @@ Value Interp::make_macro(const Stmt& s, const ScopePtr& defining_scope) {
       if (scope->vars.count(name)) continue;
       scope->vars[name] = def ? in.eval(*def, scope) : Value::undefined("parameter '" + name + "' was not provided");
     }
-    scope->vars["varargs"] = Value::list(std::move(varargs));
+    scope->vars["varargs"] = Value::list(std::move(varargs), true);
     scope->vars["kwargs"] = Value(std::move(kwargs));
     std::string out;
     ++in.call_depth_;
