@@ -85,6 +85,7 @@ struct Stmt {
   std::vector<std::pair<ExprPtr, Body>> branches;
   std::vector<std::pair<std::string, ExprPtr>> params;  // macro parameters / with-assignments
   Body body, else_body;
+  bool uses_varargs = false, uses_kwargs = false;  // kMacro: the body reads varargs / kwargs
 };
 
 }  // namespace ember::jinja

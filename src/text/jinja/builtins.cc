@@ -48,7 +48,19 @@ Value f_trim(Interp&, const Value& v, const CallArgs& a) {
 }
 Value f_upper(Interp&, const Value& v, const CallArgs&) { return Value(ascii_upper(v.str())); }
 Value f_lower(Interp&, const Value& v, const CallArgs&) { return Value(ascii_lower(v.str())); }
-Value f_title(Interp&, const Value& v, const CallArgs&) { return Value(py_title(v.str())); }
+// jinja2's title filter (not str.title): words split at whitespace and -([{<, first letter upper.
+Value f_title(Interp&, const Value& v, const CallArgs&) {
+  std::string out;
+  bool word_start = true;
+  for (uint32_t cp : utf8_decode(v.str())) {
+    const bool sep = py_isspace(cp) || cp == '-' || cp == '(' || cp == '{' || cp == '[' || cp == '<';
+    std::string c;
+    utf8_append(c, cp);
+    out += sep ? c : word_start ? ascii_upper(c) : ascii_lower(c);
+    word_start = sep;
+  }
+  return Value(std::move(out));
+}
 Value f_capitalize(Interp&, const Value& v, const CallArgs&) { return Value(py_capitalize(v.str())); }
 Value f_string(Interp&, const Value& v, const CallArgs&) { return Value(v.str()); }
 Value f_safe(Interp&, const Value& v, const CallArgs&) { return v; }
@@ -155,11 +167,12 @@ Value f_map(Interp& in, const Value& v, const CallArgs& a) {
     }
     return Value::list(std::move(out));
   }
-  if (a.positional.empty() || !a.positional[0].is_string()) runtime_error("map requires a filter name or attribute=");
+  if (a.positional.empty()) runtime_error("map requires a filter argument");
   CallArgs rest;
   rest.positional.assign(a.positional.begin() + 1, a.positional.end());
   rest.keyword = a.keyword;
-  for (const auto& item : iterate(v)) out.push_back(in.filter(a.positional[0].as_string(), item, rest));
+  // Like jinja2's lazy map, a bad filter name only fails once an item is mapped.
+  for (const auto& item : iterate(v)) out.push_back(in.filter(a.positional[0].str(), item, rest));
   return Value::list(std::move(out));
 }
 
@@ -254,6 +267,7 @@ Value f_abs(Interp&, const Value& v, const CallArgs&) {
 }
 
 Value f_int(Interp&, const Value& v, const CallArgs& a) {
+  if (v.is_undefined()) runtime_error(v.undefined_hint());
   const Value def = arg(a, 0, "default", Value(0));
   if (v.is_float()) return std::isfinite(v.as_float()) && std::fabs(v.as_float()) < 9.2e18 ? Value(static_cast<int64_t>(v.as_float())) : def;
   if (v.is_number()) return Value(v.to_int());
@@ -269,6 +283,7 @@ Value f_int(Interp&, const Value& v, const CallArgs& a) {
 }
 
 Value f_float(Interp&, const Value& v, const CallArgs& a) {
+  if (v.is_undefined()) runtime_error(v.undefined_hint());
   const Value def = arg(a, 0, "default", Value(0.0));
   if (v.is_number()) return Value(v.to_double());
   if (!v.is_string()) return def;
@@ -289,26 +304,40 @@ Value f_round(Interp&, const Value& v, const CallArgs& a) {
   return Value(r / scale);
 }
 
+// Python str.splitlines() (no keepends).
+std::vector<std::string> splitlines(const std::string& s) {
+  std::vector<std::string> lines;
+  std::vector<uint32_t> cps = utf8_decode(s);
+  size_t start = 0;
+  for (size_t i = 0; i < cps.size(); ++i) {
+    const uint32_t c = cps[i];
+    const bool brk = c == '\n' || c == '\r' || c == 0x0b || c == 0x0c || (c >= 0x1c && c <= 0x1e) || c == 0x85 ||
+                     c == 0x2028 || c == 0x2029;
+    if (!brk) continue;
+    lines.push_back(utf8_encode(cps, start, i));
+    if (c == '\r' && i + 1 < cps.size() && cps[i + 1] == '\n') ++i;
+    start = i + 1;
+  }
+  if (start < cps.size()) lines.push_back(utf8_encode(cps, start, cps.size()));
+  return lines;
+}
+
+// jinja2's indent: appends "\n", splits lines, indents non-empty lines after the first.
 Value f_indent(Interp&, const Value& v, const CallArgs& a) {
   const Value width = arg(a, 0, "width", Value(4));
   const bool first = arg(a, 1, "first", Value(false)).truthy();
   const bool blank = arg(a, 2, "blank", Value(false)).truthy();
-  const std::string pad = width.is_string() ? width.as_string() : std::string(static_cast<size_t>(std::clamp<int64_t>(width.to_int(), 0, 4096)), ' ');
-  const std::string s = v.str();
+  if (!v.is_string() && !v.is_undefined()) runtime_error("'" + v.type_name() + "' object has no attribute 'splitlines'");
+  const std::string pad = width.is_string() ? width.as_string()
+                                            : std::string(static_cast<size_t>(std::clamp<int64_t>(width.to_int(), 0, 4096)), ' ');
+  std::vector<std::string> lines = splitlines(v.str() + "\n");
   std::string out;
-  size_t start = 0;
-  bool is_first = true;
-  while (start <= s.size()) {
-    size_t nl = s.find('\n', start);
-    std::string line = s.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
-    const bool indent_it = is_first ? first : (blank || !py_strip(line, nullptr, true, true).empty());
-    if (indent_it) out += pad;
-    out += line;
-    if (nl == std::string::npos) break;
-    out += '\n';
-    start = nl + 1;
-    is_first = false;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (i) out += "\n";
+    if (i > 0 && (blank || !lines[i].empty())) out += pad;
+    out += lines[i];
   }
+  if (first) out = pad + out;
   return Value(std::move(out));
 }
 
@@ -415,6 +444,7 @@ const std::map<std::string, TestFn>& tests() {
 
 // ---- globals ----------------------------------------------------------------------------------
 Value g_range(Interp&, const CallArgs& a) {
+  if (!a.keyword.empty()) runtime_error("range() got an unexpected keyword argument '" + a.keyword[0].first + "'");
   std::vector<int64_t> p;
   for (const auto& v : a.positional) {
     if (!v.is_number() || v.is_float()) runtime_error("range() integer argument expected, got " + v.type_name());
@@ -439,6 +469,7 @@ std::shared_ptr<Dict> dict_from_args(const CallArgs& a) {
   if (a.positional.size() > 1) runtime_error("expected at most 1 positional argument");
   if (!a.positional.empty()) {
     const Value& src = a.positional[0];
+    if (src.is_undefined()) runtime_error(src.undefined_hint());
     if (src.is_dict()) {
       *d = src.as_dict();
     } else {
@@ -483,15 +514,52 @@ Value g_strftime_now(Interp&, const CallArgs& a) {
 
 }  // namespace
 
+// Parameter names of each filter after the value (jinja2's signatures); filters not listed take
+// any arguments (map, select, ...).
+void check_filter_args(const std::string& name, const CallArgs& args) {
+  static const std::map<std::string, std::vector<std::string>> kParams = {
+      {"trim", {"chars"}}, {"upper", {}}, {"lower", {}}, {"title", {}}, {"capitalize", {}}, {"string", {}},
+      {"safe", {}}, {"length", {}}, {"count", {}}, {"list", {}}, {"first", {}}, {"last", {}}, {"items", {}},
+      {"reverse", {}}, {"escape", {}}, {"e", {}}, {"forceescape", {}}, {"abs", {}},
+      {"default", {"default_value", "boolean"}}, {"d", {"default_value", "boolean"}},
+      {"dictsort", {"case_sensitive", "by", "reverse"}}, {"join", {"d", "attribute"}},
+      {"replace", {"old", "new", "count"}}, {"tojson", {"ensure_ascii", "indent", "separators", "sort_keys"}},
+      {"sort", {"reverse", "case_sensitive", "attribute"}}, {"unique", {"case_sensitive", "attribute"}},
+      {"min", {"case_sensitive", "attribute"}}, {"max", {"case_sensitive", "attribute"}},
+      {"sum", {"attribute", "start"}}, {"int", {"default", "base"}}, {"float", {"default"}},
+      {"round", {"precision", "method"}}, {"indent", {"width", "first", "blank"}}, {"attr", {"name"}}};
+  auto it = kParams.find(name);
+  if (it == kParams.end()) return;
+  const auto& params = it->second;
+  if (args.positional.size() > params.size())
+    runtime_error(name + "() takes " + std::to_string(params.size() + 1) + " positional arguments but " +
+                  std::to_string(args.positional.size() + 1) + " were given");
+  for (const auto& [k, v] : args.keyword) {
+    auto p = std::find(params.begin(), params.end(), k);
+    if (p == params.end()) runtime_error(name + "() got an unexpected keyword argument '" + k + "'");
+    if (static_cast<size_t>(p - params.begin()) < args.positional.size())
+      runtime_error(name + "() got multiple values for argument '" + k + "'");
+  }
+}
+
 Value apply_filter(Interp& in, const std::string& name, const Value& v, const CallArgs& args) {
   auto it = filters().find(name);
   if (it == filters().end()) runtime_error("No filter named '" + name + "'.");
+  check_filter_args(name, args);
   return it->second(in, v, args);
 }
 
 bool apply_test(Interp& in, const std::string& name, const Value& v, const CallArgs& args) {
   auto it = tests().find(name);
   if (it == tests().end()) runtime_error("No test named '" + name + "'.");
+  // Tests are Python functions: one argument for comparisons and `in`, none for the rest.
+  static const char* kWithArg[] = {"sameas", "eq", "equalto", "==", "ne", "!=", "lt", "lessthan", "<", "le", "<=",
+                                   "gt", "greaterthan", ">", "ge", ">=", "in", "divisibleby"};
+  const bool takes_arg = std::any_of(std::begin(kWithArg), std::end(kWithArg), [&](const char* n) { return name == n; });
+  const size_t given = args.positional.size() + args.keyword.size();
+  if (given > (takes_arg ? 1u : 0u))
+    runtime_error("test_" + name + "() takes " + (takes_arg ? "2" : "1") + " positional argument" + (takes_arg ? "s" : "") +
+                  " but " + std::to_string(given + 1) + " were given");
   return it->second(in, v, args);
 }
 

@@ -202,6 +202,10 @@ Value Interp::make_macro(const Stmt& s, const ScopePtr& defining_scope) {
       if (i < params.size()) scope->vars[params[i].first] = args.positional[i];
       else varargs.push_back(args.positional[i]);
     }
+    // jinja2 rejects extra arguments unless the body reads `varargs` / `kwargs`.
+    if (args.positional.size() > params.size() && !macro->uses_varargs)
+      runtime_error("macro '" + macro->text + "' takes not more than " + std::to_string(params.size()) +
+                    " argument(s)");
     auto kwargs = std::make_shared<Dict>();
     for (const auto& [k, v] : args.keyword) {
       bool is_param = false;
@@ -212,6 +216,8 @@ Value Interp::make_macro(const Stmt& s, const ScopePtr& defining_scope) {
           scope->vars[k] = v;
           is_param = true;
         }
+      if (!is_param && !macro->uses_kwargs)
+        runtime_error("macro '" + macro->text + "' takes no keyword argument '" + k + "'");
       if (!is_param) kwargs->set(Value(k), v);
     }
     for (const auto& [name, def] : params) {  // defaults are evaluated at call time, in order
@@ -323,7 +329,8 @@ Value Interp::eval_inner(const Expr& e, const ScopePtr& scope) {
       }
       return get_item(obj, eval(*e.b, scope));
     }
-    case ExprKind::kSlice: runtime_error("slice outside of a subscript");
+    case ExprKind::kSlice:  // x[a:b, c] indexes with a tuple holding slices: Python finds nothing
+      return Value::undefined("slice objects are not supported as values");
     case ExprKind::kCall: {
       Value callee = eval(*e.a, scope);
       return call(callee, eval_args(e, scope));

@@ -1,6 +1,9 @@
 #include "text/jinja/lexer.h"
 
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "core/status.h"
@@ -146,6 +149,7 @@ class Lexer {
   }
 
   void lex_comment(size_t open) {
+    if (pos_ >= src_.size()) return;  // "{#" ending the template: jinja2's lexer just stops
     for (size_t i = pos_; i < src_.size(); ++i) {
       if ((src_[i] == '+' || src_[i] == '-') && at(i + 1, "#}")) {
         pos_ = i;
@@ -172,6 +176,10 @@ class Lexer {
     else return false;
     emit_text(text, text_offset, sign, true);
     line_starting_ = body > 0 && src_[body - 1] == '\n';
+    if (body >= src_.size()) {  // "{% raw %}" ending the template: jinja2's lexer just stops
+      pos_ = body;
+      return true;
+    }
     for (size_t k = body; k + 1 < src_.size(); ++k) {
       if (!at(k, "{%")) continue;
       const char esign = k + 2 < src_.size() && (src_[k + 2] == '-' || src_[k + 2] == '+') ? src_[k + 2] : 0;
@@ -257,6 +265,39 @@ class Lexer {
       if (x < src_.size() && std::isdigit(static_cast<unsigned char>(src_[x]))) {
         e = digits(x);
         is_float = true;
+      }
+    }
+    if (!is_float) {
+      // jinja2's integer_re: 0b/0o/0x literals, [1-9](_?\d)*, or 0(_?0)* (so "012" is "0", "12").
+      const char p = start + 1 < src_.size() ? static_cast<char>(std::tolower(src_[start + 1])) : 0;
+      if (src_[start] == '0' && (p == 'b' || p == 'o' || p == 'x')) {
+        const int base = p == 'b' ? 2 : p == 'o' ? 8 : 16;
+        size_t x = start + 2;
+        std::string digs;
+        while (x < src_.size()) {
+          const char ch = src_[x];
+          if (ch == '_' && x + 1 < src_.size() && std::isxdigit(static_cast<unsigned char>(src_[x + 1]))) {
+            ++x;
+            continue;
+          }
+          const int v = hex_value(ch);
+          if (v < 0 || v >= base) break;
+          digs += ch;
+          ++x;
+        }
+        if (!digs.empty()) {
+          errno = 0;
+          Token t{Tok::kInt, std::string(src_.substr(start, x - start)), start};
+          t.int_value = std::strtoll(digs.c_str(), nullptr, base);
+          if (errno == ERANGE) error(start, "integer literal too large: " + t.text);
+          out_.push_back(std::move(t));
+          pos_ = x;
+          return;
+        }
+      }
+      if (src_[start] == '0') {
+        e = start + 1;
+        while (e < src_.size() && (src_[e] == '0' || (src_[e] == '_' && e + 1 < src_.size() && src_[e + 1] == '0'))) ++e;
       }
     }
     std::string text(src_.substr(start, e - start));

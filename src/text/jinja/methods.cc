@@ -60,7 +60,7 @@ Value string_method(const Value& self, const std::string& name) {
     fn = [s, name](Interp& in, const CallArgs& a) {
       const Value sep = arg(a, 0, "sep", Value::none());
       const Value maxv = arg(a, 1, "maxsplit", Value(-1));
-      const int64_t maxsplit = maxv.is_number() && !maxv.is_float() ? maxv.to_int() : -1;
+      const int64_t maxsplit = maxv.to_int();
       std::vector<std::string> parts =
           sep.is_none() ? split_whitespace(s, maxsplit, name == "rsplit")
                         : split_on(s, need_str(sep, "separator"), maxsplit, name == "rsplit");
@@ -99,7 +99,7 @@ Value string_method(const Value& self, const std::string& name) {
       if (a.positional.size() < 2) runtime_error("replace expected at least 2 arguments");
       const Value count = arg(a, 2, "count", Value(-1));
       std::string r = py_replace(s, need_str(a.positional[0], "replace() argument 1"),
-                                 need_str(a.positional[1], "replace() argument 2"), count.is_number() ? count.to_int() : -1,
+                                 need_str(a.positional[1], "replace() argument 2"), count.to_int(),
                                  in.limits().max_output_bytes);
       return Value(std::move(r));
     };
@@ -189,8 +189,10 @@ Value get_item(const Value& obj, const Value& key) {
 Value slice(const Value& obj, const Value& start_v, const Value& stop_v, const Value& step_v) {
   if (obj.is_undefined()) runtime_error(obj.undefined_hint());
   auto as_index = [](const Value& v) -> bool { return v.is_none() || v.is_int() || v.is_bool(); };
-  if (!(obj.is_list() || obj.is_string()) || !as_index(start_v) || !as_index(stop_v) || !as_index(step_v))
-    return Value::undefined("'" + object_type(obj) + "' cannot be sliced with these indices");
+  if (!as_index(start_v) || !as_index(stop_v) || !as_index(step_v))
+    runtime_error("slice indices must be integers or None or have an __index__ method");
+  if (!(obj.is_list() || obj.is_string()))
+    return Value::undefined("'" + object_type(obj) + "' cannot be sliced");
   const int64_t step = step_v.is_none() ? 1 : step_v.to_int();
   if (step == 0) runtime_error("slice step cannot be zero");
   std::vector<uint32_t> cps;

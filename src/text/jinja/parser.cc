@@ -236,7 +236,35 @@ class Parser {
     parse_signature(*s);
     s->body = statements({"endmacro"});
     next();
+    s->uses_varargs = body_uses_name(s->body, "varargs");
+    s->uses_kwargs = body_uses_name(s->body, "kwargs");
     return s;
+  }
+
+  static bool expr_uses_name(const Expr* e, const std::string& name) {
+    if (!e) return false;
+    if (e->kind == ExprKind::kName && e->name == name) return true;
+    if (expr_uses_name(e->a.get(), name) || expr_uses_name(e->b.get(), name) || expr_uses_name(e->c.get(), name) ||
+        expr_uses_name(e->dyn_args.get(), name) || expr_uses_name(e->dyn_kwargs.get(), name))
+      return true;
+    for (const auto& a : e->args)
+      if (expr_uses_name(a.get(), name)) return true;
+    for (const auto& [k, v] : e->kwargs)
+      if (expr_uses_name(v.get(), name)) return true;
+    return false;
+  }
+
+  static bool body_uses_name(const Body& body, const std::string& name) {
+    for (const auto& s : body) {
+      if (expr_uses_name(s->expr.get(), name) || expr_uses_name(s->cond.get(), name) ||
+          expr_uses_name(s->filter.get(), name) || body_uses_name(s->body, name) || body_uses_name(s->else_body, name))
+        return true;
+      for (const auto& [cond, b] : s->branches)
+        if (expr_uses_name(cond.get(), name) || body_uses_name(b, name)) return true;
+      for (const auto& [n, def] : s->params)
+        if (expr_uses_name(def.get(), name)) return true;
+    }
+    return false;
   }
 
   void parse_signature(Stmt& s) {

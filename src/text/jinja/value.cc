@@ -123,10 +123,15 @@ Value Value::function(std::string name, std::function<Value(Interp&, const CallA
 double Value::to_double() const {
   if (is_float()) return as_float();
   if (is_bool()) return as_bool() ? 1.0 : 0.0;
-  return static_cast<double>(as_int());
+  if (is_int()) return static_cast<double>(as_int());
+  runtime_error("must be real number, not " + type_name());
 }
 
-int64_t Value::to_int() const { return is_bool() ? (as_bool() ? 1 : 0) : as_int(); }
+int64_t Value::to_int() const {
+  if (is_bool()) return as_bool() ? 1 : 0;
+  if (is_int()) return as_int();
+  runtime_error("'" + type_name() + "' object cannot be interpreted as an integer");
+}
 
 const void* Value::identity() const {
   switch (kind()) {
@@ -266,6 +271,10 @@ std::string Value::repr() const {
     case Kind::kObject: {
       const auto& o = as_object();
       if (o.type_name == "Namespace") return "<Namespace " + Value(std::make_shared<Dict>(o.attrs)).repr() + ">";
+      if (o.type_name == "LoopContext") {
+        const Value *i = o.attrs.find(std::string_view("index")), *n = o.attrs.find(std::string_view("length"));
+        if (i && n) return "<LoopContext " + i->repr() + "/" + n->repr() + ">";
+      }
       return "<" + o.type_name + ">";
     }
     case Kind::kFunction: return "<function " + as_function().name + ">";
