@@ -243,3 +243,102 @@ JINJA_CASES = [
     ("generation_tag", "a{% generation %}b{{ 1 }}{% endgeneration %}c", {}),
     ("condexpr_without_else_defined", "{{ (1 if false) is defined }}", {}),
 ]
+
+
+# ---- seeded random conversations (stress dictsort, repr, trimming, tool syntax) ----
+import random as _random
+
+_WORDS = ["hello", "World", " spaced ", "\n", "\t", "é", "日本", "🎉", "<|channel>", "<channel|>", "thought\n",
+          "<|\"|>", "it's", "\"q\"", "\\", "{", "}", ":", ",", "\u3000", "\xa0", "0", "1.5", "None", "True"]
+_KEYS = ["a", "B", "b", "A", "zeta", "Alpha", "x_1", "key", "Key", "é", "type", "description", "properties",
+         "required", "nullable", "enum", "items"]
+
+
+def _random_chat_cases(seed, n):
+    rng = _random.Random(seed)
+
+    def rstr():
+        return "".join(rng.choice(_WORDS) for _ in range(rng.randint(0, 8)))
+
+    def rval(d=0):
+        r = rng.random()
+        if d > 2 or r < 0.3:
+            return rstr()
+        if r < 0.4:
+            return rng.randint(-1000, 10**12)
+        if r < 0.5:
+            return rng.choice([0.5, -2.25, 1e-7, 1e20, 3.0, 0.1])
+        if r < 0.6:
+            return rng.choice([True, False, None])
+        if r < 0.8:
+            return [rval(d + 1) for _ in range(rng.randint(0, 3))]
+        return {rng.choice(_KEYS): rval(d + 1) for _ in range(rng.randint(0, 4))}
+
+    def rschema(d=0):
+        t = rng.choice(["string", "integer", "number", "boolean", "object", "array", "STRING"])
+        s = {"type": t}
+        if rng.random() < 0.5:
+            s["description"] = rstr()
+        if rng.random() < 0.2:
+            s["nullable"] = rng.choice([True, False])
+        if t.lower() == "string" and rng.random() < 0.4:
+            s["enum"] = [rstr() for _ in range(rng.randint(1, 3))]
+        if t == "object" and d < 2:
+            s["properties"] = {rng.choice(_KEYS): rschema(d + 1) for _ in range(rng.randint(0, 3))}
+            if rng.random() < 0.5:
+                s["required"] = list(s["properties"])[:1]
+        if t == "array" and d < 2 and rng.random() < 0.7:
+            s["items"] = rschema(d + 1)
+        return s
+
+    def rtool():
+        f = {"name": rng.choice(["get_x", "search", "Do-It"]), "description": rstr()}
+        if rng.random() < 0.8:
+            f["parameters"] = {"type": "object",
+                               "properties": {rng.choice(_KEYS): rschema() for _ in range(rng.randint(0, 4))}}
+            if rng.random() < 0.5:
+                f["parameters"]["required"] = list(f["parameters"]["properties"])[:2]
+        if rng.random() < 0.2:
+            f["response"] = {"type": rng.choice(["object", "string"]), "description": rstr()}
+        return {"type": "function", "function": f}
+
+    def rcontent():
+        if rng.random() < 0.6:
+            return rstr()
+        parts = []
+        for _ in range(rng.randint(0, 4)):
+            t = rng.choice(["text", "text", "image", "audio", "video"])
+            parts.append({"type": t, "text": rstr()} if t == "text" else {"type": t})
+        return parts
+
+    def rmsg(first):
+        role = rng.choice(["user", "assistant", "tool"] + (["system", "developer"] if first else []))
+        m = {"role": role}
+        if rng.random() < 0.9:
+            m["content"] = rcontent()
+        if role == "assistant" and rng.random() < 0.4:
+            m["tool_calls"] = [{"type": "function", "function": {
+                "name": f"f{i}",
+                "arguments": rval() if rng.random() < 0.2 else {rng.choice(_KEYS): rval() for _ in range(rng.randint(0, 4))}}}
+                for i in range(rng.randint(1, 2))]
+        if role == "tool" and rng.random() < 0.8:
+            m["tool_responses"] = [{"name": "f", "response": rval()} if rng.random() < 0.8 else {"response": rval()}]
+        if rng.random() < 0.1:
+            m["reasoning_content"] = rstr()
+        return m
+
+    cases = []
+    for i in range(n):
+        template = "gemma3" if rng.random() < 0.2 else "gemma4"
+        case = {"name": f"random_{seed}_{i:02d}_{template}", "template": template,
+                "messages": [rmsg(j == 0) for j in range(rng.randint(1, 5))]}
+        if rng.random() < 0.4:
+            case["tools"] = [rtool() for _ in range(rng.randint(1, 3))]
+        if rng.random() < 0.6:
+            case["enable_thinking"] = rng.choice([True, False])
+        case["add_generation_prompt"] = rng.choice([True, False])
+        cases.append(case)
+    return cases
+
+
+CHAT_CASES += _random_chat_cases(seed=4, n=60)
