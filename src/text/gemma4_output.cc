@@ -164,7 +164,8 @@ class ValueParser {
   // models do sometimes leave strings unquoted.
   ojson bare() {
     const size_t start = i_;
-    while (i_ < s_.size() && s_[i_] != ',' && s_[i_] != '}' && s_[i_] != ']' && !starts_with(s_, i_, kQuote)) ++i_;
+    while (i_ < s_.size() && s_[i_] != ',' && s_[i_] != '}' && s_[i_] != ']' && !starts_with(s_, i_, kQuote))
+      ++i_;
     const std::string tok = jinja::py_strip(std::string(s_.substr(start, i_ - start)), nullptr, true, true);
     if (tok.empty()) error("expected a value");
     if (tok == "true" || tok == "True") return true;
@@ -197,10 +198,14 @@ ojson parse_gemma4_value(std::string_view text) { return ValueParser(text).parse
 
 std::string format_gemma4_value(const ojson& v) {
   switch (v.type()) {
-    case ojson::value_t::string: return std::string(kQuote) + v.get<std::string>() + std::string(kQuote);
-    case ojson::value_t::boolean: return v.get<bool>() ? "true" : "false";
-    case ojson::value_t::null: return "None";
-    case ojson::value_t::number_float: return jinja::float_repr(v.get<double>());
+    case ojson::value_t::string:
+      return std::string(kQuote) + v.get<std::string>() + std::string(kQuote);
+    case ojson::value_t::boolean:
+      return v.get<bool>() ? "true" : "false";
+    case ojson::value_t::null:
+      return "None";
+    case ojson::value_t::number_float:
+      return jinja::float_repr(v.get<double>());
     case ojson::value_t::object: {
       std::string out = "{";
       bool first = true;
@@ -216,7 +221,8 @@ std::string format_gemma4_value(const ojson& v) {
       for (size_t i = 0; i < v.size(); ++i) out += (i ? "," : "") + format_gemma4_value(v[i]);
       return out + "]";
     }
-    default: return v.dump();  // integers
+    default:
+      return v.dump();  // integers
   }
 }
 
@@ -226,7 +232,8 @@ void Gemma4StreamParser::emit_text(std::vector<Gemma4Event>& out, std::string te
   if (text.empty()) return;
   if (channel_ == Gemma4Channel::kToolCall) tool_body_ += text;
   // Merge with the previous piece of the same channel, so callers see fewer, larger events.
-  if (merge_ok_ && !out.empty() && out.back().kind == Gemma4Event::Kind::kText && out.back().channel == channel_) {
+  if (merge_ok_ && !out.empty() && out.back().kind == Gemma4Event::Kind::kText &&
+      out.back().channel == channel_) {
     out.back().text += text;
     return;
   }
@@ -267,7 +274,8 @@ void Gemma4StreamParser::step(std::vector<Gemma4Event>& out, bool at_end) {
         }
       }
       if (best == std::string_view::npos) {
-        const size_t hold = at_end ? 0 : partial_marker_suffix(p, {kChannelOpen, kToolOpen, kTurnEnd, kToolResponse});
+        const size_t hold =
+            at_end ? 0 : partial_marker_suffix(p, {kChannelOpen, kToolOpen, kTurnEnd, kToolResponse});
         emit_text(out, std::string(p.substr(0, p.size() - hold)));
         pending_.erase(0, p.size() - hold);
         return;
@@ -373,8 +381,10 @@ Gemma4Output parse_gemma4_output(std::string_view text) {
   bool first = true;
   for (auto& e : events) {
     if (e.kind == Gemma4Event::Kind::kToolCall) {
-      if (e.tool_call) out.tool_calls.push_back(std::move(*e.tool_call));
-      else out.errors.push_back(e.error + ": " + e.text);
+      if (e.tool_call)
+        out.tool_calls.push_back(std::move(*e.tool_call));
+      else
+        out.errors.push_back(e.error + ": " + e.text);
     } else if (e.kind == Gemma4Event::Kind::kText && e.channel == Gemma4Channel::kAnswer) {
       out.content += e.text;
     } else if (e.kind == Gemma4Event::Kind::kText && e.channel == Gemma4Channel::kThought) {

@@ -12,12 +12,11 @@
 // text.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace ember {
 
@@ -80,8 +79,8 @@ class Gemma4StreamParser {
   bool ended_ = false;
   bool tool_in_string_ = false;  // inside <|"|>...<|"|> in an open tool call
   bool merge_ok_ = false;        // the last event may be extended (no marker since)
-  std::string pending_;     // text not yet classified
-  std::string tool_body_;   // the open tool call's text so far
+  std::string pending_;          // text not yet classified
+  std::string tool_body_;        // the open tool call's text so far
 };
 
 }  // namespace ember

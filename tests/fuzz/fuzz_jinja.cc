@@ -2,9 +2,8 @@
 // conversation) or fail with ember::Error — never crash, hang or exhaust memory.
 #include <cstddef>
 #include <cstdint>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "ember/error.hpp"
 #include "text/jinja/template.h"

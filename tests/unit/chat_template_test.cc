@@ -1,6 +1,8 @@
 // Chat templates against transformers' apply_chat_template (fixtures made by
 // tools/gen_template_cases.py): byte-equal prompts for the Gemma 4 and Gemma 3 templates, the
 // reference's raise_exception errors, and template discovery in a model directory.
+#include "text/chat_template.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -8,7 +10,6 @@
 #include <sstream>
 
 #include "ember/error.hpp"
-#include "text/chat_template.h"
 #include "util/test_paths.h"
 
 namespace ember {
@@ -25,7 +26,9 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
-std::string gemma4_asset_path() { return std::string(EMBER_SOURCE_DIR) + "/../shared/assets/gemma4-chat-template/chat_template.jinja"; }
+std::string gemma4_asset_path() {
+  return std::string(EMBER_SOURCE_DIR) + "/../shared/assets/gemma4-chat-template/chat_template.jinja";
+}
 
 void write_file(const fs::path& p, const std::string& text) {
   std::ofstream f(p, std::ios::binary);
@@ -33,7 +36,8 @@ void write_file(const fs::path& p, const std::string& text) {
 }
 
 TEST(ChatTemplateParity, MatchesApplyChatTemplate) {
-  const ojson doc = ojson::parse(read_file(std::string(EMBER_SOURCE_DIR) + "/tests/fixtures/templates/chat_cases.json"));
+  const ojson doc =
+      ojson::parse(read_file(std::string(EMBER_SOURCE_DIR) + "/tests/fixtures/templates/chat_cases.json"));
   const ChatTemplate gemma4 = ChatTemplate::from_file(gemma4_asset_path());
   const ChatTemplate gemma3(doc["gemma3_template"].get<std::string>(), "gemma3 template");
   size_t g3 = 0, g4 = 0, errors = 0;
@@ -79,7 +83,8 @@ TEST(ChatTemplate, MinimalGemma4Prompt) {
   EXPECT_EQ(ChatTemplate::builtin_gemma4().render(in),
             "<bos><|turn>user\nHi<turn|>\n<|turn>model\n<|channel>thought\n<channel|>");
   in.enable_thinking = true;
-  EXPECT_EQ(ChatTemplate::builtin_gemma4().render(in), "<bos><|turn>system\n<|think|><turn|>\n<|turn>user\nHi<turn|>\n<|turn>model\n");
+  EXPECT_EQ(ChatTemplate::builtin_gemma4().render(in),
+            "<bos><|turn>system\n<|think|><turn|>\n<|turn>user\nHi<turn|>\n<|turn>model\n");
 }
 
 TEST(ChatTemplate, FromModelDir) {
@@ -92,15 +97,20 @@ TEST(ChatTemplate, FromModelDir) {
   EXPECT_EQ(ChatTemplate::from_model_dir(dir.string()).render(in), "<bos><|turn>user\nHi<turn|>\n");
 
   // tokenizer_config.json: string template and special tokens (plain or AddedToken form).
-  write_file(dir / "tokenizer_config.json",
-             R"({"bos_token": {"content": "<B>"}, "eos_token": "<E>", "chat_template": "{{ bos_token }}{{ messages[0].content }}{{ eos_token }}"})");
+  write_file(
+      dir / "tokenizer_config.json",
+      R"({"bos_token": {"content": "<B>"}, "eos_token": "<E>", "chat_template": "{{ bos_token }}{{ messages[0].content }}{{ eos_token }}"})");
   EXPECT_EQ(ChatTemplate::from_model_dir(dir.string()).render(in), "<B>Hi<E>");
 
   // The list-of-named-templates form picks "default" (or "tool_use" when asked with tools).
-  write_file(dir / "tokenizer_config.json",
-             R"({"chat_template": [{"name": "tool_use", "template": "T"}, {"name": "default", "template": "D{{ bos_token }}"}]})");
+  write_file(
+      dir / "tokenizer_config.json",
+      R"({"chat_template": [{"name": "tool_use", "template": "T"}, {"name": "default", "template": "D{{ bos_token }}"}]})");
   EXPECT_EQ(ChatTemplate::from_model_dir(dir.string()).render(in), "D<bos>");
-  EXPECT_EQ(ChatTemplate::select_template(ojson::parse(R"([{"name":"tool_use","template":"T"},{"name":"default","template":"D"}])"), true), "T");
+  EXPECT_EQ(
+      ChatTemplate::select_template(
+          ojson::parse(R"([{"name":"tool_use","template":"T"},{"name":"default","template":"D"}])"), true),
+      "T");
 
   // chat_template.jinja wins over tokenizer_config.json.
   write_file(dir / "chat_template.jinja", "J{{ messages | length }}");

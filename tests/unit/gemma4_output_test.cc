@@ -1,11 +1,12 @@
 // Gemma 4 output parsing: thought channel, answer and tool calls, whole-text and streamed
 // (every split of the text into pieces must give the same result), and tool calls rendered by
 // the real chat template parsed back into the same arguments.
+#include "text/gemma4_output.h"
+
 #include <gtest/gtest.h>
 
 #include "ember/error.hpp"
 #include "text/chat_template.h"
-#include "text/gemma4_output.h"
 
 namespace ember {
 namespace {
@@ -24,15 +25,18 @@ Gemma4Output stream_parse(const std::string& text, size_t piece) {
     if (e.kind == Gemma4Event::Kind::kText && e.channel == Gemma4Channel::kAnswer) out.content += e.text;
     if (e.kind == Gemma4Event::Kind::kText && e.channel == Gemma4Channel::kThought) out.thinking += e.text;
     if (e.kind == Gemma4Event::Kind::kToolCall) {
-      if (e.tool_call) out.tool_calls.push_back(*e.tool_call);
-      else out.errors.push_back(e.error);
+      if (e.tool_call)
+        out.tool_calls.push_back(*e.tool_call);
+      else
+        out.errors.push_back(e.error);
     }
   }
   return out;
 }
 
 TEST(Gemma4Output, ThoughtAndAnswer) {
-  const std::string text = "<|channel>thought\nThe user says hi.\nBe nice.<channel|>Hello there!<turn|>ignored";
+  const std::string text =
+      "<|channel>thought\nThe user says hi.\nBe nice.<channel|>Hello there!<turn|>ignored";
   Gemma4Output o = parse_gemma4_output(text);
   EXPECT_EQ(o.thinking, "The user says hi.\nBe nice.");
   EXPECT_EQ(o.content, "Hello there!");
@@ -45,7 +49,8 @@ TEST(Gemma4Output, ThoughtAndAnswer) {
 }
 
 TEST(Gemma4Output, PlainAnswerAndEmptyThought) {
-  EXPECT_EQ(parse_gemma4_output("Just an answer with <b>tags</b> and <|x").content, "Just an answer with <b>tags</b> and <|x");
+  EXPECT_EQ(parse_gemma4_output("Just an answer with <b>tags</b> and <|x").content,
+            "Just an answer with <b>tags</b> and <|x");
   Gemma4Output o = parse_gemma4_output("<|channel>thought\n<channel|>Answer");
   EXPECT_EQ(o.thinking, "");
   EXPECT_EQ(o.content, "Answer");
@@ -54,7 +59,8 @@ TEST(Gemma4Output, PlainAnswerAndEmptyThought) {
 TEST(Gemma4Output, ToolCalls) {
   const std::string text =
       "<|channel>thought\nNeed weather.<channel|>"
-      "<|tool_call>call:get_weather{city:<|\"|>Paris, \"France\" {x}<tool_call|><|\"|>,days:3,ratio:-0.5,ok:true,"
+      "<|tool_call>call:get_weather{city:<|\"|>Paris, \"France\" "
+      "{x}<tool_call|><|\"|>,days:3,ratio:-0.5,ok:true,"
       "none:None,opts:{deep:[1,<|\"|>two<|\"|>,false,{}]},empty:[]}<tool_call|>"
       "<|tool_call>call:now{}<tool_call|><|tool_response>";
   for (size_t piece : {size_t{1}, size_t{2}, size_t{3}, size_t{7}, size_t{1000}}) {
@@ -110,7 +116,8 @@ TEST(Gemma4Output, MalformedToolCallsAreReportedNotThrown) {
 }
 
 TEST(Gemma4Output, ValuesRoundTrip) {
-  const ojson v = ojson::parse(R"({"s":"x y","n":-12,"f":2.5,"b":false,"z":null,"l":[1,[2],{"k":"v"}],"o":{}})");
+  const ojson v =
+      ojson::parse(R"({"s":"x y","n":-12,"f":2.5,"b":false,"z":null,"l":[1,[2],{"k":"v"}],"o":{}})");
   EXPECT_EQ(parse_gemma4_value(format_gemma4_value(v)), v);
   EXPECT_EQ(parse_gemma4_value("1e-05"), ojson(1e-05));
   EXPECT_EQ(parse_gemma4_value("  unquoted words "), ojson("unquoted words"));

@@ -44,7 +44,8 @@ Value sort_key(const Value& v, bool case_sensitive) {
 Value f_trim(Interp&, const Value& v, const CallArgs& a) {
   const Value chars = arg(a, 0, "chars", none());
   const std::string s = v.str();
-  return Value(chars.is_string() ? py_strip(s, &chars.as_string(), true, true) : py_strip(s, nullptr, true, true));
+  return Value(chars.is_string() ? py_strip(s, &chars.as_string(), true, true)
+                                 : py_strip(s, nullptr, true, true));
 }
 Value f_upper(Interp&, const Value& v, const CallArgs&) { return Value(ascii_upper(v.str())); }
 Value f_lower(Interp&, const Value& v, const CallArgs&) { return Value(ascii_lower(v.str())); }
@@ -187,7 +188,8 @@ Value select_impl(Interp& in, const Value& v, const CallArgs& a, bool by_attr, b
   std::string test_name;
   if (next < a.positional.size()) test_name = a.positional[next++].str();
   CallArgs rest;
-  rest.positional.assign(a.positional.begin() + static_cast<long>(std::min(next, a.positional.size())), a.positional.end());
+  rest.positional.assign(a.positional.begin() + static_cast<long>(std::min(next, a.positional.size())),
+                         a.positional.end());
   rest.keyword = a.keyword;
   std::vector<Value> out;
   for (const auto& item : iterate(v)) {
@@ -199,8 +201,12 @@ Value select_impl(Interp& in, const Value& v, const CallArgs& a, bool by_attr, b
 }
 Value f_select(Interp& in, const Value& v, const CallArgs& a) { return select_impl(in, v, a, false, true); }
 Value f_reject(Interp& in, const Value& v, const CallArgs& a) { return select_impl(in, v, a, false, false); }
-Value f_selectattr(Interp& in, const Value& v, const CallArgs& a) { return select_impl(in, v, a, true, true); }
-Value f_rejectattr(Interp& in, const Value& v, const CallArgs& a) { return select_impl(in, v, a, true, false); }
+Value f_selectattr(Interp& in, const Value& v, const CallArgs& a) {
+  return select_impl(in, v, a, true, true);
+}
+Value f_rejectattr(Interp& in, const Value& v, const CallArgs& a) {
+  return select_impl(in, v, a, true, false);
+}
 
 Value f_sort(Interp&, const Value& v, const CallArgs& a) {
   const bool reverse = arg(a, 0, "reverse", Value(false)).truthy();
@@ -255,7 +261,8 @@ Value f_max(Interp&, const Value& v, const CallArgs& a) { return min_max(v, a, t
 Value f_sum(Interp& in, const Value& v, const CallArgs& a) {
   const Value attribute = arg(a, 0, "attribute", none());
   Value total = arg(a, 1, "start", Value(0));
-  for (const auto& item : iterate(v)) total = binary_op("+", total, attribute.is_none() ? item : attr_path(item, attribute), in);
+  for (const auto& item : iterate(v))
+    total = binary_op("+", total, attribute.is_none() ? item : attr_path(item, attribute), in);
   return total;
 }
 
@@ -269,7 +276,10 @@ Value f_abs(Interp&, const Value& v, const CallArgs&) {
 Value f_int(Interp&, const Value& v, const CallArgs& a) {
   if (v.is_undefined()) runtime_error(v.undefined_hint());
   const Value def = arg(a, 0, "default", Value(0));
-  if (v.is_float()) return std::isfinite(v.as_float()) && std::fabs(v.as_float()) < 9.2e18 ? Value(static_cast<int64_t>(v.as_float())) : def;
+  if (v.is_float())
+    return std::isfinite(v.as_float()) && std::fabs(v.as_float()) < 9.2e18
+               ? Value(static_cast<int64_t>(v.as_float()))
+               : def;
   if (v.is_number()) return Value(v.to_int());
   if (!v.is_string()) return def;
   const std::string s = py_strip(v.as_string(), nullptr, true, true);
@@ -278,7 +288,8 @@ Value f_int(Interp&, const Value& v, const CallArgs& a) {
   long long r = std::strtoll(s.c_str(), &end, 10);
   if (!s.empty() && end && *end == '\0' && errno == 0) return Value(static_cast<int64_t>(r));
   double d = std::strtod(s.c_str(), &end);  // jinja falls back to int(float(s))
-  if (!s.empty() && end && *end == '\0' && std::isfinite(d) && std::fabs(d) < 9.2e18) return Value(static_cast<int64_t>(d));
+  if (!s.empty() && end && *end == '\0' && std::isfinite(d) && std::fabs(d) < 9.2e18)
+    return Value(static_cast<int64_t>(d));
   return def;
 }
 
@@ -300,7 +311,8 @@ Value f_round(Interp&, const Value& v, const CallArgs& a) {
   const double scale = std::pow(10.0, static_cast<double>(precision));
   const double x = v.to_double() * scale;
   double r = method == "ceil" ? std::ceil(x) : method == "floor" ? std::floor(x) : std::nearbyint(x);
-  if (method != "common" && method != "ceil" && method != "floor") runtime_error("method must be common, ceil or floor");
+  if (method != "common" && method != "ceil" && method != "floor")
+    runtime_error("method must be common, ceil or floor");
   return Value(r / scale);
 }
 
@@ -311,8 +323,8 @@ std::vector<std::string> splitlines(const std::string& s) {
   size_t start = 0;
   for (size_t i = 0; i < cps.size(); ++i) {
     const uint32_t c = cps[i];
-    const bool brk = c == '\n' || c == '\r' || c == 0x0b || c == 0x0c || (c >= 0x1c && c <= 0x1e) || c == 0x85 ||
-                     c == 0x2028 || c == 0x2029;
+    const bool brk = c == '\n' || c == '\r' || c == 0x0b || c == 0x0c || (c >= 0x1c && c <= 0x1e) ||
+                     c == 0x85 || c == 0x2028 || c == 0x2029;
     if (!brk) continue;
     lines.push_back(utf8_encode(cps, start, i));
     if (c == '\r' && i + 1 < cps.size() && cps[i + 1] == '\n') ++i;
@@ -327,9 +339,11 @@ Value f_indent(Interp&, const Value& v, const CallArgs& a) {
   const Value width = arg(a, 0, "width", Value(4));
   const bool first = arg(a, 1, "first", Value(false)).truthy();
   const bool blank = arg(a, 2, "blank", Value(false)).truthy();
-  if (!v.is_string() && !v.is_undefined()) runtime_error("'" + v.type_name() + "' object has no attribute 'splitlines'");
-  const std::string pad = width.is_string() ? width.as_string()
-                                            : std::string(static_cast<size_t>(std::clamp<int64_t>(width.to_int(), 0, 4096)), ' ');
+  if (!v.is_string() && !v.is_undefined())
+    runtime_error("'" + v.type_name() + "' object has no attribute 'splitlines'");
+  const std::string pad =
+      width.is_string() ? width.as_string()
+                        : std::string(static_cast<size_t>(std::clamp<int64_t>(width.to_int(), 0, 4096)), ' ');
   std::vector<std::string> lines = splitlines(v.str() + "\n");
   std::string out;
   for (size_t i = 0; i < lines.size(); ++i) {
@@ -345,34 +359,75 @@ Value f_escape(Interp&, const Value& v, const CallArgs&) {
   std::string out;
   for (char c : v.str()) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&#34;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&#34;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return Value(std::move(out));
 }
 
 Value f_attr(Interp&, const Value& v, const CallArgs& a) {
-  if (a.positional.empty() || !a.positional[0].is_string()) runtime_error("attr() requires an attribute name");
+  if (a.positional.empty() || !a.positional[0].is_string())
+    runtime_error("attr() requires an attribute name");
   return get_attr(v, a.positional[0].as_string());
 }
 
 const std::map<std::string, FilterFn>& filters() {
   static const std::map<std::string, FilterFn> m = {
-      {"trim", f_trim},       {"upper", f_upper},         {"lower", f_lower},       {"title", f_title},
-      {"capitalize", f_capitalize}, {"string", f_string}, {"safe", f_safe},          {"default", f_default},
-      {"d", f_default},       {"length", f_length},       {"count", f_length},      {"list", f_list},
-      {"first", f_first},     {"last", f_last},           {"items", f_items},       {"dictsort", f_dictsort},
-      {"join", f_join},       {"replace", f_replace},     {"tojson", f_tojson},     {"map", f_map},
-      {"select", f_select},   {"reject", f_reject},       {"selectattr", f_selectattr}, {"rejectattr", f_rejectattr},
-      {"sort", f_sort},       {"reverse", f_reverse},     {"unique", f_unique},     {"min", f_min},
-      {"max", f_max},         {"sum", f_sum},             {"abs", f_abs},           {"int", f_int},
-      {"float", f_float},     {"round", f_round},         {"indent", f_indent},     {"escape", f_escape},
-      {"e", f_escape},        {"forceescape", f_escape},  {"attr", f_attr},
+      {"trim", f_trim},
+      {"upper", f_upper},
+      {"lower", f_lower},
+      {"title", f_title},
+      {"capitalize", f_capitalize},
+      {"string", f_string},
+      {"safe", f_safe},
+      {"default", f_default},
+      {"d", f_default},
+      {"length", f_length},
+      {"count", f_length},
+      {"list", f_list},
+      {"first", f_first},
+      {"last", f_last},
+      {"items", f_items},
+      {"dictsort", f_dictsort},
+      {"join", f_join},
+      {"replace", f_replace},
+      {"tojson", f_tojson},
+      {"map", f_map},
+      {"select", f_select},
+      {"reject", f_reject},
+      {"selectattr", f_selectattr},
+      {"rejectattr", f_rejectattr},
+      {"sort", f_sort},
+      {"reverse", f_reverse},
+      {"unique", f_unique},
+      {"min", f_min},
+      {"max", f_max},
+      {"sum", f_sum},
+      {"abs", f_abs},
+      {"int", f_int},
+      {"float", f_float},
+      {"round", f_round},
+      {"indent", f_indent},
+      {"escape", f_escape},
+      {"e", f_escape},
+      {"forceescape", f_escape},
+      {"attr", f_attr},
   };
   return m;
 }
@@ -409,9 +464,13 @@ bool t_sameas(Interp&, const Value& v, const CallArgs& a) {
 bool t_eq(Interp&, const Value& v, const CallArgs& a) { return py_equal(v, test_arg(a)); }
 bool t_ne(Interp&, const Value& v, const CallArgs& a) { return !py_equal(v, test_arg(a)); }
 bool t_lt(Interp&, const Value& v, const CallArgs& a) { return py_less(v, test_arg(a)); }
-bool t_le(Interp&, const Value& v, const CallArgs& a) { return py_less(v, test_arg(a)) || py_equal(v, test_arg(a)); }
+bool t_le(Interp&, const Value& v, const CallArgs& a) {
+  return py_less(v, test_arg(a)) || py_equal(v, test_arg(a));
+}
 bool t_gt(Interp&, const Value& v, const CallArgs& a) { return py_less(test_arg(a), v); }
-bool t_ge(Interp&, const Value& v, const CallArgs& a) { return py_less(test_arg(a), v) || py_equal(v, test_arg(a)); }
+bool t_ge(Interp&, const Value& v, const CallArgs& a) {
+  return py_less(test_arg(a), v) || py_equal(v, test_arg(a));
+}
 bool t_in(Interp&, const Value& v, const CallArgs& a) { return py_contains(test_arg(a), v); }
 int64_t need_int(const Value& v) {
   if (!v.is_number() || v.is_float()) runtime_error("expected an integer, got " + v.type_name());
@@ -429,34 +488,65 @@ bool t_upper(Interp&, const Value& v, const CallArgs&) { return ascii_predicate(
 
 const std::map<std::string, TestFn>& tests() {
   static const std::map<std::string, TestFn> m = {
-      {"defined", t_defined}, {"undefined", t_undefined}, {"none", t_none},       {"boolean", t_boolean},
-      {"true", t_true},       {"false", t_false},         {"integer", t_integer}, {"float", t_float},
-      {"number", t_number},   {"string", t_string},       {"mapping", t_mapping}, {"sequence", t_sequence},
-      {"iterable", t_iterable}, {"callable", t_callable}, {"sameas", t_sameas},   {"eq", t_eq},
-      {"equalto", t_eq},      {"==", t_eq},               {"ne", t_ne},           {"!=", t_ne},
-      {"lt", t_lt},           {"lessthan", t_lt},         {"<", t_lt},            {"le", t_le},
-      {"<=", t_le},           {"gt", t_gt},               {"greaterthan", t_gt},  {">", t_gt},
-      {"ge", t_ge},           {">=", t_ge},               {"in", t_in},           {"odd", t_odd},
-      {"even", t_even},       {"divisibleby", t_divisibleby}, {"lower", t_lower}, {"upper", t_upper},
+      {"defined", t_defined},
+      {"undefined", t_undefined},
+      {"none", t_none},
+      {"boolean", t_boolean},
+      {"true", t_true},
+      {"false", t_false},
+      {"integer", t_integer},
+      {"float", t_float},
+      {"number", t_number},
+      {"string", t_string},
+      {"mapping", t_mapping},
+      {"sequence", t_sequence},
+      {"iterable", t_iterable},
+      {"callable", t_callable},
+      {"sameas", t_sameas},
+      {"eq", t_eq},
+      {"equalto", t_eq},
+      {"==", t_eq},
+      {"ne", t_ne},
+      {"!=", t_ne},
+      {"lt", t_lt},
+      {"lessthan", t_lt},
+      {"<", t_lt},
+      {"le", t_le},
+      {"<=", t_le},
+      {"gt", t_gt},
+      {"greaterthan", t_gt},
+      {">", t_gt},
+      {"ge", t_ge},
+      {">=", t_ge},
+      {"in", t_in},
+      {"odd", t_odd},
+      {"even", t_even},
+      {"divisibleby", t_divisibleby},
+      {"lower", t_lower},
+      {"upper", t_upper},
   };
   return m;
 }
 
 // ---- globals ----------------------------------------------------------------------------------
 Value g_range(Interp&, const CallArgs& a) {
-  if (!a.keyword.empty()) runtime_error("range() got an unexpected keyword argument '" + a.keyword[0].first + "'");
+  if (!a.keyword.empty())
+    runtime_error("range() got an unexpected keyword argument '" + a.keyword[0].first + "'");
   std::vector<int64_t> p;
   for (const auto& v : a.positional) {
-    if (!v.is_number() || v.is_float()) runtime_error("range() integer argument expected, got " + v.type_name());
+    if (!v.is_number() || v.is_float())
+      runtime_error("range() integer argument expected, got " + v.type_name());
     p.push_back(v.to_int());
   }
   if (p.empty() || p.size() > 3) runtime_error("range expected 1 to 3 arguments");
-  const int64_t start = p.size() == 1 ? 0 : p[0], stop = p.size() == 1 ? p[0] : p[1], step = p.size() == 3 ? p[2] : 1;
+  const int64_t start = p.size() == 1 ? 0 : p[0], stop = p.size() == 1 ? p[0] : p[1],
+                step = p.size() == 3 ? p[2] : 1;
   if (step == 0) runtime_error("range() arg 3 must not be zero");
   std::vector<Value> out;
   for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
     // The sandbox transformers uses refuses ranges longer than 100000.
-    if (out.size() >= 100000) runtime_error("Range too big. The sandbox blocks ranges larger than MAX_RANGE (100000).");
+    if (out.size() >= 100000)
+      runtime_error("Range too big. The sandbox blocks ranges larger than MAX_RANGE (100000).");
     out.emplace_back(i);
     if ((step > 0 && i > INT64_MAX - step) || (step < 0 && i < INT64_MIN - step)) break;
   }
@@ -518,16 +608,40 @@ Value g_strftime_now(Interp&, const CallArgs& a) {
 // any arguments (map, select, ...).
 void check_filter_args(const std::string& name, const CallArgs& args) {
   static const std::map<std::string, std::vector<std::string>> kParams = {
-      {"trim", {"chars"}}, {"upper", {}}, {"lower", {}}, {"title", {}}, {"capitalize", {}}, {"string", {}},
-      {"safe", {}}, {"length", {}}, {"count", {}}, {"list", {}}, {"first", {}}, {"last", {}}, {"items", {}},
-      {"reverse", {}}, {"escape", {}}, {"e", {}}, {"forceescape", {}}, {"abs", {}},
-      {"default", {"default_value", "boolean"}}, {"d", {"default_value", "boolean"}},
-      {"dictsort", {"case_sensitive", "by", "reverse"}}, {"join", {"d", "attribute"}},
-      {"replace", {"old", "new", "count"}}, {"tojson", {"ensure_ascii", "indent", "separators", "sort_keys"}},
-      {"sort", {"reverse", "case_sensitive", "attribute"}}, {"unique", {"case_sensitive", "attribute"}},
-      {"min", {"case_sensitive", "attribute"}}, {"max", {"case_sensitive", "attribute"}},
-      {"sum", {"attribute", "start"}}, {"int", {"default", "base"}}, {"float", {"default"}},
-      {"round", {"precision", "method"}}, {"indent", {"width", "first", "blank"}}, {"attr", {"name"}}};
+      {"trim", {"chars"}},
+      {"upper", {}},
+      {"lower", {}},
+      {"title", {}},
+      {"capitalize", {}},
+      {"string", {}},
+      {"safe", {}},
+      {"length", {}},
+      {"count", {}},
+      {"list", {}},
+      {"first", {}},
+      {"last", {}},
+      {"items", {}},
+      {"reverse", {}},
+      {"escape", {}},
+      {"e", {}},
+      {"forceescape", {}},
+      {"abs", {}},
+      {"default", {"default_value", "boolean"}},
+      {"d", {"default_value", "boolean"}},
+      {"dictsort", {"case_sensitive", "by", "reverse"}},
+      {"join", {"d", "attribute"}},
+      {"replace", {"old", "new", "count"}},
+      {"tojson", {"ensure_ascii", "indent", "separators", "sort_keys"}},
+      {"sort", {"reverse", "case_sensitive", "attribute"}},
+      {"unique", {"case_sensitive", "attribute"}},
+      {"min", {"case_sensitive", "attribute"}},
+      {"max", {"case_sensitive", "attribute"}},
+      {"sum", {"attribute", "start"}},
+      {"int", {"default", "base"}},
+      {"float", {"default"}},
+      {"round", {"precision", "method"}},
+      {"indent", {"width", "first", "blank"}},
+      {"attr", {"name"}}};
   auto it = kParams.find(name);
   if (it == kParams.end()) return;
   const auto& params = it->second;
@@ -553,13 +667,15 @@ bool apply_test(Interp& in, const std::string& name, const Value& v, const CallA
   auto it = tests().find(name);
   if (it == tests().end()) runtime_error("No test named '" + name + "'.");
   // Tests are Python functions: one argument for comparisons and `in`, none for the rest.
-  static const char* kWithArg[] = {"sameas", "eq", "equalto", "==", "ne", "!=", "lt", "lessthan", "<", "le", "<=",
-                                   "gt", "greaterthan", ">", "ge", ">=", "in", "divisibleby"};
-  const bool takes_arg = std::any_of(std::begin(kWithArg), std::end(kWithArg), [&](const char* n) { return name == n; });
+  static const char* kWithArg[] = {
+      "sameas", "eq", "equalto", "==",          "ne", "!=", "lt", "lessthan", "<",
+      "le",     "<=", "gt",      "greaterthan", ">",  "ge", ">=", "in",       "divisibleby"};
+  const bool takes_arg =
+      std::any_of(std::begin(kWithArg), std::end(kWithArg), [&](const char* n) { return name == n; });
   const size_t given = args.positional.size() + args.keyword.size();
   if (given > (takes_arg ? 1u : 0u))
-    runtime_error("test_" + name + "() takes " + (takes_arg ? "2" : "1") + " positional argument" + (takes_arg ? "s" : "") +
-                  " but " + std::to_string(given + 1) + " were given");
+    runtime_error("test_" + name + "() takes " + (takes_arg ? "2" : "1") + " positional argument" +
+                  (takes_arg ? "s" : "") + " but " + std::to_string(given + 1) + " were given");
   return it->second(in, v, args);
 }
 

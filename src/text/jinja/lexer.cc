@@ -171,9 +171,12 @@ class Lexer {
     if (!at(j, "raw")) return false;
     j = skip_spaces(src_, j + 3);
     size_t body;
-    if (src_[j] == '-' && at(j + 1, "%}")) body = skip_spaces(src_, j + 3);
-    else if (at(j, "%}")) body = j + 2;  // no trim_blocks suffix on the raw opener, as in jinja2
-    else return false;
+    if (src_[j] == '-' && at(j + 1, "%}"))
+      body = skip_spaces(src_, j + 3);
+    else if (at(j, "%}"))
+      body = j + 2;  // no trim_blocks suffix on the raw opener, as in jinja2
+    else
+      return false;
     emit_text(text, text_offset, sign, true);
     line_starting_ = body > 0 && src_[body - 1] == '\n';
     if (body >= src_.size()) {  // "{% raw %}" ending the template: jinja2's lexer just stops
@@ -203,7 +206,8 @@ class Lexer {
   void lex_tag(const char* close, Tok end_tok, bool is_var) {
     std::vector<char> balance;
     while (true) {
-      if (pos_ >= src_.size()) error(pos_, std::string("unexpected end of template, expected '") + close + "'");
+      if (pos_ >= src_.size())
+        error(pos_, std::string("unexpected end of template, expected '") + close + "'");
       const size_t start = pos_;
       if (balance.empty()) {
         bool ended = false;
@@ -249,7 +253,8 @@ class Lexer {
     auto digits = [&](size_t i) {  // (\d+_)*\d+
       size_t e = i;
       while (e < src_.size() && (std::isdigit(static_cast<unsigned char>(src_[e])) ||
-                                 (src_[e] == '_' && e + 1 < src_.size() && std::isdigit(static_cast<unsigned char>(src_[e + 1])) && e > i)))
+                                 (src_[e] == '_' && e + 1 < src_.size() &&
+                                  std::isdigit(static_cast<unsigned char>(src_[e + 1])) && e > i)))
         ++e;
       return e;
     };
@@ -297,7 +302,9 @@ class Lexer {
       }
       if (src_[start] == '0') {
         e = start + 1;
-        while (e < src_.size() && (src_[e] == '0' || (src_[e] == '_' && e + 1 < src_.size() && src_[e + 1] == '0'))) ++e;
+        while (e < src_.size() &&
+               (src_[e] == '0' || (src_[e] == '_' && e + 1 < src_.size() && src_[e + 1] == '0')))
+          ++e;
       }
     }
     std::string text(src_.substr(start, e - start));
@@ -342,17 +349,38 @@ class Lexer {
       const char e = src_[i + 1];
       i += 2;
       switch (e) {
-        case '\n': break;  // line continuation
-        case '\\': value += '\\'; break;
-        case '\'': value += '\''; break;
-        case '"': value += '"'; break;
-        case 'a': value += '\a'; break;
-        case 'b': value += '\b'; break;
-        case 'f': value += '\f'; break;
-        case 'n': value += '\n'; break;
-        case 'r': value += '\r'; break;
-        case 't': value += '\t'; break;
-        case 'v': value += '\v'; break;
+        case '\n':
+          break;  // line continuation
+        case '\\':
+          value += '\\';
+          break;
+        case '\'':
+          value += '\'';
+          break;
+        case '"':
+          value += '"';
+          break;
+        case 'a':
+          value += '\a';
+          break;
+        case 'b':
+          value += '\b';
+          break;
+        case 'f':
+          value += '\f';
+          break;
+        case 'n':
+          value += '\n';
+          break;
+        case 'r':
+          value += '\r';
+          break;
+        case 't':
+          value += '\t';
+          break;
+        case 'v':
+          value += '\v';
+          break;
         case 'x':
         case 'u':
         case 'U': {
@@ -371,14 +399,17 @@ class Lexer {
         default:
           if (e >= '0' && e <= '7') {
             uint32_t cp = e - '0';
-            for (int k = 0; k < 2 && i < src_.size() && src_[i] >= '0' && src_[i] <= '7'; ++k) cp = cp * 8 + (src_[i++] - '0');
+            for (int k = 0; k < 2 && i < src_.size() && src_[i] >= '0' && src_[i] <= '7'; ++k)
+              cp = cp * 8 + (src_[i++] - '0');
             utf8_append(value, cp);
           } else if (e == 'N') {
             error(i - 2, "\\N{...} escapes are not supported");
           } else if (static_cast<unsigned char>(e) >= 0x80) {
             // jinja2 backslash-replaces non-ASCII before unescaping: "\é" becomes the text "\xe9".
             size_t len = 1;
-            while (i - 1 + len < src_.size() && (static_cast<unsigned char>(src_[i - 1 + len]) & 0xc0) == 0x80) ++len;
+            while (i - 1 + len < src_.size() &&
+                   (static_cast<unsigned char>(src_[i - 1 + len]) & 0xc0) == 0x80)
+              ++len;
             auto cps = utf8_decode(src_.substr(i - 1, len));
             char buf[16];
             const uint32_t cp = cps.empty() ? 0 : cps[0];
@@ -410,7 +441,8 @@ class Lexer {
     if (c == '(' || c == '[' || c == '{') balance.push_back(c == '(' ? ')' : c == '[' ? ']' : '}');
     if (c == ')' || c == ']' || c == '}') {
       if (balance.empty()) error(pos_, std::string("unexpected '") + c + "'");
-      if (balance.back() != c) error(pos_, std::string("unexpected '") + c + "', expected '" + balance.back() + "'");
+      if (balance.back() != c)
+        error(pos_, std::string("unexpected '") + c + "', expected '" + balance.back() + "'");
       balance.pop_back();
     }
     out_.push_back(Token{Tok::kOp, std::string(1, c), pos_});

@@ -35,7 +35,8 @@ std::vector<std::string> split_whitespace(const std::string& s, int64_t maxsplit
   return out;
 }
 
-std::vector<std::string> split_on(const std::string& s, const std::string& sep, int64_t maxsplit, bool from_right) {
+std::vector<std::string> split_on(const std::string& s, const std::string& sep, int64_t maxsplit,
+                                  bool from_right) {
   if (sep.empty()) runtime_error("empty separator");
   std::vector<std::string> out;
   if (!from_right) {

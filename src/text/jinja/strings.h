@@ -11,7 +11,8 @@ namespace ember::jinja {
 // str.split() / str.rsplit() with no separator: runs of whitespace, ends trimmed.
 std::vector<std::string> split_whitespace(const std::string& s, int64_t maxsplit, bool from_right);
 // str.split(sep) / str.rsplit(sep); an empty separator is a runtime error like in Python.
-std::vector<std::string> split_on(const std::string& s, const std::string& sep, int64_t maxsplit, bool from_right);
+std::vector<std::string> split_on(const std::string& s, const std::string& sep, int64_t maxsplit,
+                                  bool from_right);
 // str.strip(chars) / lstrip / rstrip; chars == nullptr strips whitespace.
 std::string py_strip(const std::string& s, const std::string* chars, bool left, bool right);
 std::string ascii_upper(const std::string& s);

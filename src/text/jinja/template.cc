@@ -11,7 +11,6 @@ struct Template::Impl {
   Body body;
 };
 
-
 Template::Template(std::string_view source)
     : impl_(std::make_unique<Impl>(Impl{SourceMap(normalize_template_source(source)), {}})) {
   impl_->body = parse(tokenize(impl_->source), impl_->source);
