@@ -152,6 +152,23 @@ ChatTemplate ChatTemplate::from_model_dir(const std::string& dir) {
       if (e.code() == ErrorCode::kTemplate) throw;
       fail(e.code(), config_path, ": ", e.what());
     }
+  } else if (const std::string json_path = (fs::path(dir) / "chat_template.json").string();
+             fs::exists(json_path)) {
+    // The processor's file in multimodal checkpoints: {"chat_template": "..."}.
+    ojson j;
+    try {
+      j = ojson::parse(read_text_file(json_path));
+    } catch (const ojson::exception& e) {
+      fail(ErrorCode::kCorruptFile, json_path, ": invalid JSON: ", e.what());
+    }
+    if (!j.is_object() || !j.contains("chat_template"))
+      fail(ErrorCode::kCorruptFile, json_path, ": expected an object with \"chat_template\"");
+    try {
+      tpl.emplace(ChatTemplate(select_template(j["chat_template"], false), json_path));
+    } catch (const Error& e) {
+      if (e.code() == ErrorCode::kTemplate) throw;
+      fail(e.code(), json_path, ": ", e.what());
+    }
   } else {
     tpl.emplace(builtin_gemma4());
   }

@@ -96,6 +96,10 @@ TEST(ChatTemplate, FromModelDir) {
   // No template at all: the built-in Gemma 4 one.
   EXPECT_EQ(ChatTemplate::from_model_dir(dir.string()).render(in), "<bos><|turn>user\nHi<turn|>\n");
 
+  // A processor's chat_template.json.
+  write_file(dir / "chat_template.json", R"({"chat_template": "P{{ messages[0].content }}"})");
+  EXPECT_EQ(ChatTemplate::from_model_dir(dir.string()).render(in), "PHi");
+
   // tokenizer_config.json: string template and special tokens (plain or AddedToken form).
   write_file(
       dir / "tokenizer_config.json",
