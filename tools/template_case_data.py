@@ -238,6 +238,8 @@ JINJA_CASES = [
     ("syntax_error_unknown_tag", "{% frobnicate %}", {}),
     ("syntax_error_unbalanced", "{{ (1 + 2 }}", {}),
     ("unicode_text", "{{ s }} {{ s | length }} {{ s[0] }} {{ s.upper() }} {{ s | trim }}", {"s": " ¡Hola, 世界! 🎉 "}),
+    ("unicode_case", "{{ s | upper }}|{{ s | lower }}|{{ s.title() }}|{{ s | capitalize }}|{{ s | title }}|{{ s.upper() }}|{{ d | dictsort }}|{{ 'ΟΔΟΣ ΣΑΣ'.lower() }}",
+     {"s": "ßtraße Ÿÿ ÀÉÎõü ĀāĲĳŁłŽž ΑΒΓ αβγ ΌΣΟΣ όσος ДОБРО добро Ёё ı ſ µ ß", "d": {"Éa": 1, "éb": 2, "Zc": 3, "ab": 4}}),
     ("nested_data_access", "{{ m.tool_calls[0].function.name }} {{ m['tool_calls'][0]['function']['arguments']['x'] }} {{ m.content is none }}", {"m": {"tool_calls": [{"function": {"name": "f", "arguments": {"x": [1, 2]}}}], "content": None}}),
     ("json_numbers", "{{ i }} {{ f }} {{ big }} {{ neg }} {{ i + f }} {{ f * 2 }} {{ small }}", {"i": 3, "f": 0.1, "big": 12345678901234, "neg": -2.5e-8, "small": 1e-5}),
     ("generation_tag", "a{% generation %}b{{ 1 }}{% endgeneration %}c", {}),

@@ -38,7 +38,7 @@ Value attr_path(const Value& obj, const Value& attribute) {
 
 // Sort key for dictsort/sort/min/max/unique: lower-cased strings unless case_sensitive.
 Value sort_key(const Value& v, bool case_sensitive) {
-  return !case_sensitive && v.is_string() ? Value(ascii_lower(v.as_string())) : v;
+  return !case_sensitive && v.is_string() ? Value(py_lower(v.as_string())) : v;
 }
 
 Value f_trim(Interp&, const Value& v, const CallArgs& a) {
@@ -47,18 +47,26 @@ Value f_trim(Interp&, const Value& v, const CallArgs& a) {
   return Value(chars.is_string() ? py_strip(s, &chars.as_string(), true, true)
                                  : py_strip(s, nullptr, true, true));
 }
-Value f_upper(Interp&, const Value& v, const CallArgs&) { return Value(ascii_upper(v.str())); }
-Value f_lower(Interp&, const Value& v, const CallArgs&) { return Value(ascii_lower(v.str())); }
+Value f_upper(Interp&, const Value& v, const CallArgs&) { return Value(py_upper(v.str())); }
+Value f_lower(Interp&, const Value& v, const CallArgs&) { return Value(py_lower(v.str())); }
 // jinja2's title filter (not str.title): words split at whitespace and -([{<, first letter upper.
 Value f_title(Interp&, const Value& v, const CallArgs&) {
+  const std::vector<uint32_t> cps = utf8_decode(v.str());
+  auto is_sep = [](uint32_t c) {
+    return py_isspace(c) || c == '-' || c == '(' || c == '{' || c == '[' || c == '<';
+  };
   std::string out;
-  bool word_start = true;
-  for (uint32_t cp : utf8_decode(v.str())) {
-    const bool sep = py_isspace(cp) || cp == '-' || cp == '(' || cp == '{' || cp == '[' || cp == '<';
-    std::string c;
-    utf8_append(c, cp);
-    out += sep ? c : word_start ? ascii_upper(c) : ascii_lower(c);
-    word_start = sep;
+  size_t i = 0;
+  while (i < cps.size()) {
+    size_t j = i;
+    const bool sep = is_sep(cps[i]);
+    while (j < cps.size() && is_sep(cps[j]) == sep) ++j;
+    if (sep) {
+      out += utf8_encode(cps, i, j);
+    } else {  // item[0].upper() + item[1:].lower()
+      out += py_upper(utf8_encode(cps, i, i + 1)) + py_lower(utf8_encode(cps, i + 1, j));
+    }
+    i = j;
   }
   return Value(std::move(out));
 }

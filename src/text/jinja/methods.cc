@@ -95,8 +95,8 @@ Value string_method(const Value& self, const std::string& name) {
     };
   } else if (name == "upper" || name == "lower" || name == "title" || name == "capitalize") {
     fn = [s, name](Interp&, const CallArgs&) {
-      return Value(name == "upper"   ? ascii_upper(s)
-                   : name == "lower" ? ascii_lower(s)
+      return Value(name == "upper"   ? py_upper(s)
+                   : name == "lower" ? py_lower(s)
                    : name == "title" ? py_title(s)
                                      : py_capitalize(s));
     };
