@@ -307,16 +307,21 @@ void Gemma4StreamParser::step(std::vector<Gemma4Event>& out, bool at_end) {
         return;
       }
     } else if (channel_ == Gemma4Channel::kThought) {
-      const size_t close = p.find(kChannelClose);
-      if (close == std::string_view::npos) {
-        const size_t hold = at_end ? 0 : partial_marker_suffix(p, {kChannelClose});
+      const size_t close = p.find(kChannelClose), turn_end = p.find(kTurnEnd);
+      if (close == std::string_view::npos && turn_end == std::string_view::npos) {
+        const size_t hold = at_end ? 0 : partial_marker_suffix(p, {kChannelClose, kTurnEnd});
         emit_text(out, std::string(p.substr(0, p.size() - hold)));
         pending_.erase(0, p.size() - hold);
         return;
       }
-      emit_text(out, std::string(p.substr(0, close)));
-      pending_.erase(0, close + kChannelClose.size());
+      const bool ends_turn = turn_end < close;  // the turn ended inside an unclosed thought
+      emit_text(out, std::string(p.substr(0, ends_turn ? turn_end : close)));
+      pending_.erase(0, ends_turn ? turn_end + kTurnEnd.size() : close + kChannelClose.size());
       channel_ = Gemma4Channel::kAnswer;
+      if (ends_turn) {
+        ended_ = true;
+        out.push_back(Gemma4Event{Gemma4Event::Kind::kEnd, channel_, {}, std::nullopt, {}});
+      }
     } else {
       // Inside a tool call: find <tool_call|> outside <|"|> strings.
       size_t i = 0;
@@ -328,7 +333,23 @@ void Gemma4StreamParser::step(std::vector<Gemma4Event>& out, bool at_end) {
         } else if (!tool_in_string_ && starts_with(p, i, kToolClose)) {
           closed = true;
           break;
-        } else if (!at_end && proper_prefix_of_any(p.substr(i), {kQuote, kToolClose})) {
+        } else if (!tool_in_string_ && starts_with(p, i, kTurnEnd)) {
+          // The turn ended inside an unclosed tool call: report it, then end.
+          emit_text(out, std::string(p.substr(0, i)));
+          Gemma4Event e;
+          e.kind = Gemma4Event::Kind::kToolCall;
+          e.channel = Gemma4Channel::kToolCall;
+          e.text = tool_body_;
+          e.error = "tool call ended by <turn|> before <tool_call|>";
+          out.push_back(std::move(e));
+          tool_body_.clear();
+          tool_in_string_ = false;
+          channel_ = Gemma4Channel::kAnswer;
+          ended_ = true;
+          out.push_back(Gemma4Event{Gemma4Event::Kind::kEnd, channel_, {}, std::nullopt, {}});
+          pending_.clear();
+          return;
+        } else if (!at_end && proper_prefix_of_any(p.substr(i), {kQuote, kToolClose, kTurnEnd})) {
           break;  // the rest may be the start of a marker: wait for more text
         } else {
           ++i;

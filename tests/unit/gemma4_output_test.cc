@@ -115,6 +115,20 @@ TEST(Gemma4Output, MalformedToolCallsAreReportedNotThrown) {
   EXPECT_THROW(parse_gemma4_value(std::string(1000, '[')), Error);
 }
 
+TEST(Gemma4Output, TurnEndInsideOpenChannelOrCall) {
+  Gemma4Output o = parse_gemma4_output("<|channel>thought\nunfinished<turn|>after");
+  EXPECT_EQ(o.thinking, "unfinished");
+  EXPECT_EQ(o.content, "");
+  o = parse_gemma4_output("ok<|tool_call>call:f{a:<|\"|>x<turn|>y<|\"|><turn|>z");
+  ASSERT_EQ(o.errors.size(), 1u);  // <turn|> inside the string is text; the second one ends the call
+  EXPECT_EQ(o.content, "ok");
+  for (size_t piece = 1; piece < 8; ++piece) {
+    Gemma4Output s = stream_parse("<|channel>thought\nunfinished<turn|>after", piece);
+    EXPECT_EQ(s.thinking, "unfinished") << piece;
+    EXPECT_EQ(s.content, "") << piece;
+  }
+}
+
 TEST(Gemma4Output, ValuesRoundTrip) {
   const ojson v =
       ojson::parse(R"({"s":"x y","n":-12,"f":2.5,"b":false,"z":null,"l":[1,[2],{"k":"v"}],"o":{}})");
