@@ -37,8 +37,9 @@ int run_template(const TemplateArgs& args) {
   } catch (const ember::Error& e) {
     ember::fail(e.code(), args.input, ": ", e.what());
   }
-  const ember::ChatTemplate tpl = args.model_dir.empty() ? ember::ChatTemplate::from_file(args.template_file)
-                                                         : ember::ChatTemplate::from_model_dir(args.model_dir);
+  const ember::ChatTemplate tpl = args.model_dir.empty()
+                                      ? ember::ChatTemplate::from_file(args.template_file)
+                                      : ember::ChatTemplate::from_model_dir(args.model_dir);
   const std::string prompt = tpl.render(in);
   std::fwrite(prompt.data(), 1, prompt.size(), stdout);
   return 0;
@@ -46,10 +47,13 @@ int run_template(const TemplateArgs& args) {
 
 ember::cli::Command template_cmd("template", [](CLI::App& app) {
   auto args = std::make_shared<TemplateArgs>();
-  auto* sub = app.add_subcommand("template", "Render a conversation with a chat template and print the prompt");
-  sub->add_option("model_dir", args->model_dir, "Model directory (chat_template.jinja or tokenizer_config.json)");
+  auto* sub =
+      app.add_subcommand("template", "Render a conversation with a chat template and print the prompt");
+  sub->add_option("model_dir", args->model_dir,
+                  "Model directory (chat_template.jinja or tokenizer_config.json)");
   sub->add_option("--template", args->template_file, "Jinja chat template file");
-  sub->add_option("--input", args->input, "conversation.json: {messages, tools?, add_generation_prompt?, enable_thinking?}")
+  sub->add_option("--input", args->input,
+                  "conversation.json: {messages, tools?, add_generation_prompt?, enable_thinking?}")
       ->required();
   return [args] { return run_template(*args); };
 });

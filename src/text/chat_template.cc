@@ -45,14 +45,16 @@ ojson normalize_message(const ojson& message, size_t index) {
 // tokenizer_config.json token entries are strings or AddedToken objects {"content": ...}.
 std::optional<std::string> token_string(const ojson& v) {
   if (v.is_string()) return v.get<std::string>();
-  if (v.is_object() && v.contains("content") && v["content"].is_string()) return v["content"].get<std::string>();
+  if (v.is_object() && v.contains("content") && v["content"].is_string())
+    return v["content"].get<std::string>();
   return std::nullopt;
 }
 
 }  // namespace
 
 ChatInput chat_input_from_json(const ojson& c) {
-  if (!c.is_object()) fail(ErrorCode::kInvalidArgument, "conversation must be a JSON object with \"messages\"");
+  if (!c.is_object())
+    fail(ErrorCode::kInvalidArgument, "conversation must be a JSON object with \"messages\"");
   ChatInput in;
   if (!c.contains("messages") || !c["messages"].is_array())
     fail(ErrorCode::kInvalidArgument, "conversation: \"messages\" must be an array");
@@ -66,18 +68,21 @@ ChatInput chat_input_from_json(const ojson& c) {
   in.documents = list_or_null("documents");
   auto boolean = [&](const char* key) -> std::optional<bool> {
     if (!c.contains(key) || c[key].is_null()) return std::nullopt;
-    if (!c[key].is_boolean()) fail(ErrorCode::kInvalidArgument, "conversation: \"", key, "\" must be true or false");
+    if (!c[key].is_boolean())
+      fail(ErrorCode::kInvalidArgument, "conversation: \"", key, "\" must be true or false");
     return c[key].get<bool>();
   };
   in.add_generation_prompt = boolean("add_generation_prompt").value_or(true);
   in.enable_thinking = boolean("enable_thinking");
   for (const char* key : {"bos_token", "eos_token"}) {
     if (!c.contains(key)) continue;
-    if (!c[key].is_string()) fail(ErrorCode::kInvalidArgument, "conversation: \"", key, "\" must be a string");
+    if (!c[key].is_string())
+      fail(ErrorCode::kInvalidArgument, "conversation: \"", key, "\" must be a string");
     (std::string(key) == "bos_token" ? in.bos_token : in.eos_token) = c[key].get<std::string>();
   }
   if (c.contains("kwargs")) {
-    if (!c["kwargs"].is_object()) fail(ErrorCode::kInvalidArgument, "conversation: \"kwargs\" must be an object");
+    if (!c["kwargs"].is_object())
+      fail(ErrorCode::kInvalidArgument, "conversation: \"kwargs\" must be an object");
     in.extra = c["kwargs"];
   }
   return in;
@@ -96,18 +101,24 @@ ChatTemplate::ChatTemplate(ChatTemplate&&) noexcept = default;
 ChatTemplate& ChatTemplate::operator=(ChatTemplate&&) noexcept = default;
 ChatTemplate::~ChatTemplate() = default;
 
-ChatTemplate ChatTemplate::builtin_gemma4() { return ChatTemplate(builtin_gemma4_chat_template(), "built-in Gemma 4 chat template"); }
+ChatTemplate ChatTemplate::builtin_gemma4() {
+  return ChatTemplate(builtin_gemma4_chat_template(), "built-in Gemma 4 chat template");
+}
 
-ChatTemplate ChatTemplate::from_file(const std::string& path) { return ChatTemplate(read_text_file(path), path); }
+ChatTemplate ChatTemplate::from_file(const std::string& path) {
+  return ChatTemplate(read_text_file(path), path);
+}
 
 std::string ChatTemplate::select_template(const ojson& value, bool has_tools) {
   if (value.is_string()) return value.get<std::string>();
-  if (!value.is_array()) fail(ErrorCode::kInvalidArgument, "chat_template must be a string or a list of named templates");
+  if (!value.is_array())
+    fail(ErrorCode::kInvalidArgument, "chat_template must be a string or a list of named templates");
   std::optional<std::string> def, tool_use;
   for (const auto& entry : value) {
-    if (!entry.is_object() || !entry.contains("name") || !entry.contains("template") || !entry["name"].is_string() ||
-        !entry["template"].is_string())
-      fail(ErrorCode::kInvalidArgument, "chat_template list entries must be {\"name\": str, \"template\": str}");
+    if (!entry.is_object() || !entry.contains("name") || !entry.contains("template") ||
+        !entry["name"].is_string() || !entry["template"].is_string())
+      fail(ErrorCode::kInvalidArgument,
+           "chat_template list entries must be {\"name\": str, \"template\": str}");
     if (entry["name"] == "default") def = entry["template"].get<std::string>();
     if (entry["name"] == "tool_use") tool_use = entry["template"].get<std::string>();
   }
@@ -135,10 +146,28 @@ ChatTemplate ChatTemplate::from_model_dir(const std::string& dir) {
     tpl.emplace(from_file(jinja_path));
   } else if (config.contains("chat_template") && !config["chat_template"].is_null()) {
     try {
-      tpl.emplace(ChatTemplate(select_template(config["chat_template"], false), config_path + " (chat_template)"));
+      tpl.emplace(
+          ChatTemplate(select_template(config["chat_template"], false), config_path + " (chat_template)"));
     } catch (const Error& e) {
       if (e.code() == ErrorCode::kTemplate) throw;
       fail(e.code(), config_path, ": ", e.what());
+    }
+  } else if (const std::string json_path = (fs::path(dir) / "chat_template.json").string();
+             fs::exists(json_path)) {
+    // The processor's file in multimodal checkpoints: {"chat_template": "..."}.
+    ojson j;
+    try {
+      j = ojson::parse(read_text_file(json_path));
+    } catch (const ojson::exception& e) {
+      fail(ErrorCode::kCorruptFile, json_path, ": invalid JSON: ", e.what());
+    }
+    if (!j.is_object() || !j.contains("chat_template"))
+      fail(ErrorCode::kCorruptFile, json_path, ": expected an object with \"chat_template\"");
+    try {
+      tpl.emplace(ChatTemplate(select_template(j["chat_template"], false), json_path));
+    } catch (const Error& e) {
+      if (e.code() == ErrorCode::kTemplate) throw;
+      fail(e.code(), json_path, ": ", e.what());
     }
   } else {
     tpl.emplace(builtin_gemma4());

@@ -9,10 +9,9 @@
 #pragma once
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 namespace ember {
 
@@ -48,8 +47,8 @@ class ChatTemplate {
   ~ChatTemplate();
 
   // The checkpoint's template: MODEL_DIR/chat_template.jinja, else "chat_template" in
-  // MODEL_DIR/tokenizer_config.json, else the built-in Gemma 4 template. Special-token strings
-  // come from tokenizer_config.json when present.
+  // MODEL_DIR/tokenizer_config.json, else MODEL_DIR/chat_template.json (a processor's file), else
+  // the built-in Gemma 4 template. Special-token strings come from tokenizer_config.json.
   static ChatTemplate from_model_dir(const std::string& model_dir);
   static ChatTemplate from_file(const std::string& path);
   static ChatTemplate builtin_gemma4();

@@ -13,24 +13,24 @@
 namespace ember::jinja {
 
 enum class ExprKind {
-  kConst,        // value
-  kName,         // name
-  kList,         // args = items
-  kTuple,        // args = items
-  kDict,         // pairs in args: key0, value0, key1, value1, ...
-  kGetAttr,      // a.name
-  kGetItem,      // a[b]
-  kSlice,        // args = {start, stop, step} (null = omitted)
-  kCall,         // a(args..., kwargs...)
-  kFilter,       // a | name(args, kwargs); a null means "the block body" in filter blocks
-  kTest,         // a is name(args, kwargs)
-  kNot,          // not a
-  kNeg,          // -a
-  kPos,          // +a
-  kBinary,       // a <name> b, name in + - * / // % ** and or
-  kConcat,       // args joined with ~
-  kCompare,      // a ops[i] args[i] ...
-  kCondExpr,     // b if a else c (c may be null)
+  kConst,     // value
+  kName,      // name
+  kList,      // args = items
+  kTuple,     // args = items
+  kDict,      // pairs in args: key0, value0, key1, value1, ...
+  kGetAttr,   // a.name
+  kGetItem,   // a[b]
+  kSlice,     // args = {start, stop, step} (null = omitted)
+  kCall,      // a(args..., kwargs...)
+  kFilter,    // a | name(args, kwargs); a null means "the block body" in filter blocks
+  kTest,      // a is name(args, kwargs)
+  kNot,       // not a
+  kNeg,       // -a
+  kPos,       // +a
+  kBinary,    // a <name> b, name in + - * / // % ** and or
+  kConcat,    // args joined with ~
+  kCompare,   // a ops[i] args[i] ...
+  kCondExpr,  // b if a else c (c may be null)
 };
 
 struct Expr;
@@ -57,10 +57,10 @@ enum class StmtKind {
   kSetBlock,  // target, filter (optional), body
   kMacro,     // name, params, body
   kFilterBlock,
-  kWith,      // assigns (params), body
+  kWith,  // assigns (params), body
   kBreak,
   kContinue,
-  kScope,     // body rendered as-is ({% generation %} of transformers)
+  kScope,  // body rendered as-is ({% generation %} of transformers)
 };
 
 struct Stmt;
@@ -85,6 +85,7 @@ struct Stmt {
   std::vector<std::pair<ExprPtr, Body>> branches;
   std::vector<std::pair<std::string, ExprPtr>> params;  // macro parameters / with-assignments
   Body body, else_body;
+  bool uses_varargs = false, uses_kwargs = false;  // kMacro: the body reads varargs / kwargs
 };
 
 }  // namespace ember::jinja

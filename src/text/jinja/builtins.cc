@@ -38,17 +38,38 @@ Value attr_path(const Value& obj, const Value& attribute) {
 
 // Sort key for dictsort/sort/min/max/unique: lower-cased strings unless case_sensitive.
 Value sort_key(const Value& v, bool case_sensitive) {
-  return !case_sensitive && v.is_string() ? Value(ascii_lower(v.as_string())) : v;
+  return !case_sensitive && v.is_string() ? Value(py_lower(v.as_string())) : v;
 }
 
 Value f_trim(Interp&, const Value& v, const CallArgs& a) {
   const Value chars = arg(a, 0, "chars", none());
   const std::string s = v.str();
-  return Value(chars.is_string() ? py_strip(s, &chars.as_string(), true, true) : py_strip(s, nullptr, true, true));
+  return Value(chars.is_string() ? py_strip(s, &chars.as_string(), true, true)
+                                 : py_strip(s, nullptr, true, true));
 }
-Value f_upper(Interp&, const Value& v, const CallArgs&) { return Value(ascii_upper(v.str())); }
-Value f_lower(Interp&, const Value& v, const CallArgs&) { return Value(ascii_lower(v.str())); }
-Value f_title(Interp&, const Value& v, const CallArgs&) { return Value(py_title(v.str())); }
+Value f_upper(Interp&, const Value& v, const CallArgs&) { return Value(py_upper(v.str())); }
+Value f_lower(Interp&, const Value& v, const CallArgs&) { return Value(py_lower(v.str())); }
+// jinja2's title filter (not str.title): words split at whitespace and -([{<, first letter upper.
+Value f_title(Interp&, const Value& v, const CallArgs&) {
+  const std::vector<uint32_t> cps = utf8_decode(v.str());
+  auto is_sep = [](uint32_t c) {
+    return py_isspace(c) || c == '-' || c == '(' || c == '{' || c == '[' || c == '<';
+  };
+  std::string out;
+  size_t i = 0;
+  while (i < cps.size()) {
+    size_t j = i;
+    const bool sep = is_sep(cps[i]);
+    while (j < cps.size() && is_sep(cps[j]) == sep) ++j;
+    if (sep) {
+      out += utf8_encode(cps, i, j);
+    } else {  // item[0].upper() + item[1:].lower()
+      out += py_upper(utf8_encode(cps, i, i + 1)) + py_lower(utf8_encode(cps, i + 1, j));
+    }
+    i = j;
+  }
+  return Value(std::move(out));
+}
 Value f_capitalize(Interp&, const Value& v, const CallArgs&) { return Value(py_capitalize(v.str())); }
 Value f_string(Interp&, const Value& v, const CallArgs&) { return Value(v.str()); }
 Value f_safe(Interp&, const Value& v, const CallArgs&) { return v; }
@@ -155,11 +176,12 @@ Value f_map(Interp& in, const Value& v, const CallArgs& a) {
     }
     return Value::list(std::move(out));
   }
-  if (a.positional.empty() || !a.positional[0].is_string()) runtime_error("map requires a filter name or attribute=");
+  if (a.positional.empty()) runtime_error("map requires a filter argument");
   CallArgs rest;
   rest.positional.assign(a.positional.begin() + 1, a.positional.end());
   rest.keyword = a.keyword;
-  for (const auto& item : iterate(v)) out.push_back(in.filter(a.positional[0].as_string(), item, rest));
+  // Like jinja2's lazy map, a bad filter name only fails once an item is mapped.
+  for (const auto& item : iterate(v)) out.push_back(in.filter(a.positional[0].str(), item, rest));
   return Value::list(std::move(out));
 }
 
@@ -174,7 +196,8 @@ Value select_impl(Interp& in, const Value& v, const CallArgs& a, bool by_attr, b
   std::string test_name;
   if (next < a.positional.size()) test_name = a.positional[next++].str();
   CallArgs rest;
-  rest.positional.assign(a.positional.begin() + static_cast<long>(std::min(next, a.positional.size())), a.positional.end());
+  rest.positional.assign(a.positional.begin() + static_cast<long>(std::min(next, a.positional.size())),
+                         a.positional.end());
   rest.keyword = a.keyword;
   std::vector<Value> out;
   for (const auto& item : iterate(v)) {
@@ -186,8 +209,12 @@ Value select_impl(Interp& in, const Value& v, const CallArgs& a, bool by_attr, b
 }
 Value f_select(Interp& in, const Value& v, const CallArgs& a) { return select_impl(in, v, a, false, true); }
 Value f_reject(Interp& in, const Value& v, const CallArgs& a) { return select_impl(in, v, a, false, false); }
-Value f_selectattr(Interp& in, const Value& v, const CallArgs& a) { return select_impl(in, v, a, true, true); }
-Value f_rejectattr(Interp& in, const Value& v, const CallArgs& a) { return select_impl(in, v, a, true, false); }
+Value f_selectattr(Interp& in, const Value& v, const CallArgs& a) {
+  return select_impl(in, v, a, true, true);
+}
+Value f_rejectattr(Interp& in, const Value& v, const CallArgs& a) {
+  return select_impl(in, v, a, true, false);
+}
 
 Value f_sort(Interp&, const Value& v, const CallArgs& a) {
   const bool reverse = arg(a, 0, "reverse", Value(false)).truthy();
@@ -242,7 +269,8 @@ Value f_max(Interp&, const Value& v, const CallArgs& a) { return min_max(v, a, t
 Value f_sum(Interp& in, const Value& v, const CallArgs& a) {
   const Value attribute = arg(a, 0, "attribute", none());
   Value total = arg(a, 1, "start", Value(0));
-  for (const auto& item : iterate(v)) total = binary_op("+", total, attribute.is_none() ? item : attr_path(item, attribute), in);
+  for (const auto& item : iterate(v))
+    total = binary_op("+", total, attribute.is_none() ? item : attr_path(item, attribute), in);
   return total;
 }
 
@@ -254,8 +282,12 @@ Value f_abs(Interp&, const Value& v, const CallArgs&) {
 }
 
 Value f_int(Interp&, const Value& v, const CallArgs& a) {
+  if (v.is_undefined()) runtime_error(v.undefined_hint());
   const Value def = arg(a, 0, "default", Value(0));
-  if (v.is_float()) return std::isfinite(v.as_float()) && std::fabs(v.as_float()) < 9.2e18 ? Value(static_cast<int64_t>(v.as_float())) : def;
+  if (v.is_float())
+    return std::isfinite(v.as_float()) && std::fabs(v.as_float()) < 9.2e18
+               ? Value(static_cast<int64_t>(v.as_float()))
+               : def;
   if (v.is_number()) return Value(v.to_int());
   if (!v.is_string()) return def;
   const std::string s = py_strip(v.as_string(), nullptr, true, true);
@@ -264,11 +296,13 @@ Value f_int(Interp&, const Value& v, const CallArgs& a) {
   long long r = std::strtoll(s.c_str(), &end, 10);
   if (!s.empty() && end && *end == '\0' && errno == 0) return Value(static_cast<int64_t>(r));
   double d = std::strtod(s.c_str(), &end);  // jinja falls back to int(float(s))
-  if (!s.empty() && end && *end == '\0' && std::isfinite(d) && std::fabs(d) < 9.2e18) return Value(static_cast<int64_t>(d));
+  if (!s.empty() && end && *end == '\0' && std::isfinite(d) && std::fabs(d) < 9.2e18)
+    return Value(static_cast<int64_t>(d));
   return def;
 }
 
 Value f_float(Interp&, const Value& v, const CallArgs& a) {
+  if (v.is_undefined()) runtime_error(v.undefined_hint());
   const Value def = arg(a, 0, "default", Value(0.0));
   if (v.is_number()) return Value(v.to_double());
   if (!v.is_string()) return def;
@@ -285,30 +319,47 @@ Value f_round(Interp&, const Value& v, const CallArgs& a) {
   const double scale = std::pow(10.0, static_cast<double>(precision));
   const double x = v.to_double() * scale;
   double r = method == "ceil" ? std::ceil(x) : method == "floor" ? std::floor(x) : std::nearbyint(x);
-  if (method != "common" && method != "ceil" && method != "floor") runtime_error("method must be common, ceil or floor");
+  if (method != "common" && method != "ceil" && method != "floor")
+    runtime_error("method must be common, ceil or floor");
   return Value(r / scale);
 }
 
+// Python str.splitlines() (no keepends).
+std::vector<std::string> splitlines(const std::string& s) {
+  std::vector<std::string> lines;
+  std::vector<uint32_t> cps = utf8_decode(s);
+  size_t start = 0;
+  for (size_t i = 0; i < cps.size(); ++i) {
+    const uint32_t c = cps[i];
+    const bool brk = c == '\n' || c == '\r' || c == 0x0b || c == 0x0c || (c >= 0x1c && c <= 0x1e) ||
+                     c == 0x85 || c == 0x2028 || c == 0x2029;
+    if (!brk) continue;
+    lines.push_back(utf8_encode(cps, start, i));
+    if (c == '\r' && i + 1 < cps.size() && cps[i + 1] == '\n') ++i;
+    start = i + 1;
+  }
+  if (start < cps.size()) lines.push_back(utf8_encode(cps, start, cps.size()));
+  return lines;
+}
+
+// jinja2's indent: appends "\n", splits lines, indents non-empty lines after the first.
 Value f_indent(Interp&, const Value& v, const CallArgs& a) {
   const Value width = arg(a, 0, "width", Value(4));
   const bool first = arg(a, 1, "first", Value(false)).truthy();
   const bool blank = arg(a, 2, "blank", Value(false)).truthy();
-  const std::string pad = width.is_string() ? width.as_string() : std::string(static_cast<size_t>(std::clamp<int64_t>(width.to_int(), 0, 4096)), ' ');
-  const std::string s = v.str();
+  if (!v.is_string() && !v.is_undefined())
+    runtime_error("'" + v.type_name() + "' object has no attribute 'splitlines'");
+  const std::string pad =
+      width.is_string() ? width.as_string()
+                        : std::string(static_cast<size_t>(std::clamp<int64_t>(width.to_int(), 0, 4096)), ' ');
+  std::vector<std::string> lines = splitlines(v.str() + "\n");
   std::string out;
-  size_t start = 0;
-  bool is_first = true;
-  while (start <= s.size()) {
-    size_t nl = s.find('\n', start);
-    std::string line = s.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
-    const bool indent_it = is_first ? first : (blank || !py_strip(line, nullptr, true, true).empty());
-    if (indent_it) out += pad;
-    out += line;
-    if (nl == std::string::npos) break;
-    out += '\n';
-    start = nl + 1;
-    is_first = false;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (i) out += "\n";
+    if (i > 0 && (blank || !lines[i].empty())) out += pad;
+    out += lines[i];
   }
+  if (first) out = pad + out;
   return Value(std::move(out));
 }
 
@@ -316,34 +367,75 @@ Value f_escape(Interp&, const Value& v, const CallArgs&) {
   std::string out;
   for (char c : v.str()) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&#34;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&#34;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return Value(std::move(out));
 }
 
 Value f_attr(Interp&, const Value& v, const CallArgs& a) {
-  if (a.positional.empty() || !a.positional[0].is_string()) runtime_error("attr() requires an attribute name");
+  if (a.positional.empty() || !a.positional[0].is_string())
+    runtime_error("attr() requires an attribute name");
   return get_attr(v, a.positional[0].as_string());
 }
 
 const std::map<std::string, FilterFn>& filters() {
   static const std::map<std::string, FilterFn> m = {
-      {"trim", f_trim},       {"upper", f_upper},         {"lower", f_lower},       {"title", f_title},
-      {"capitalize", f_capitalize}, {"string", f_string}, {"safe", f_safe},          {"default", f_default},
-      {"d", f_default},       {"length", f_length},       {"count", f_length},      {"list", f_list},
-      {"first", f_first},     {"last", f_last},           {"items", f_items},       {"dictsort", f_dictsort},
-      {"join", f_join},       {"replace", f_replace},     {"tojson", f_tojson},     {"map", f_map},
-      {"select", f_select},   {"reject", f_reject},       {"selectattr", f_selectattr}, {"rejectattr", f_rejectattr},
-      {"sort", f_sort},       {"reverse", f_reverse},     {"unique", f_unique},     {"min", f_min},
-      {"max", f_max},         {"sum", f_sum},             {"abs", f_abs},           {"int", f_int},
-      {"float", f_float},     {"round", f_round},         {"indent", f_indent},     {"escape", f_escape},
-      {"e", f_escape},        {"forceescape", f_escape},  {"attr", f_attr},
+      {"trim", f_trim},
+      {"upper", f_upper},
+      {"lower", f_lower},
+      {"title", f_title},
+      {"capitalize", f_capitalize},
+      {"string", f_string},
+      {"safe", f_safe},
+      {"default", f_default},
+      {"d", f_default},
+      {"length", f_length},
+      {"count", f_length},
+      {"list", f_list},
+      {"first", f_first},
+      {"last", f_last},
+      {"items", f_items},
+      {"dictsort", f_dictsort},
+      {"join", f_join},
+      {"replace", f_replace},
+      {"tojson", f_tojson},
+      {"map", f_map},
+      {"select", f_select},
+      {"reject", f_reject},
+      {"selectattr", f_selectattr},
+      {"rejectattr", f_rejectattr},
+      {"sort", f_sort},
+      {"reverse", f_reverse},
+      {"unique", f_unique},
+      {"min", f_min},
+      {"max", f_max},
+      {"sum", f_sum},
+      {"abs", f_abs},
+      {"int", f_int},
+      {"float", f_float},
+      {"round", f_round},
+      {"indent", f_indent},
+      {"escape", f_escape},
+      {"e", f_escape},
+      {"forceescape", f_escape},
+      {"attr", f_attr},
   };
   return m;
 }
@@ -380,9 +472,13 @@ bool t_sameas(Interp&, const Value& v, const CallArgs& a) {
 bool t_eq(Interp&, const Value& v, const CallArgs& a) { return py_equal(v, test_arg(a)); }
 bool t_ne(Interp&, const Value& v, const CallArgs& a) { return !py_equal(v, test_arg(a)); }
 bool t_lt(Interp&, const Value& v, const CallArgs& a) { return py_less(v, test_arg(a)); }
-bool t_le(Interp&, const Value& v, const CallArgs& a) { return py_less(v, test_arg(a)) || py_equal(v, test_arg(a)); }
+bool t_le(Interp&, const Value& v, const CallArgs& a) {
+  return py_less(v, test_arg(a)) || py_equal(v, test_arg(a));
+}
 bool t_gt(Interp&, const Value& v, const CallArgs& a) { return py_less(test_arg(a), v); }
-bool t_ge(Interp&, const Value& v, const CallArgs& a) { return py_less(test_arg(a), v) || py_equal(v, test_arg(a)); }
+bool t_ge(Interp&, const Value& v, const CallArgs& a) {
+  return py_less(test_arg(a), v) || py_equal(v, test_arg(a));
+}
 bool t_in(Interp&, const Value& v, const CallArgs& a) { return py_contains(test_arg(a), v); }
 int64_t need_int(const Value& v) {
   if (!v.is_number() || v.is_float()) runtime_error("expected an integer, got " + v.type_name());
@@ -400,33 +496,65 @@ bool t_upper(Interp&, const Value& v, const CallArgs&) { return ascii_predicate(
 
 const std::map<std::string, TestFn>& tests() {
   static const std::map<std::string, TestFn> m = {
-      {"defined", t_defined}, {"undefined", t_undefined}, {"none", t_none},       {"boolean", t_boolean},
-      {"true", t_true},       {"false", t_false},         {"integer", t_integer}, {"float", t_float},
-      {"number", t_number},   {"string", t_string},       {"mapping", t_mapping}, {"sequence", t_sequence},
-      {"iterable", t_iterable}, {"callable", t_callable}, {"sameas", t_sameas},   {"eq", t_eq},
-      {"equalto", t_eq},      {"==", t_eq},               {"ne", t_ne},           {"!=", t_ne},
-      {"lt", t_lt},           {"lessthan", t_lt},         {"<", t_lt},            {"le", t_le},
-      {"<=", t_le},           {"gt", t_gt},               {"greaterthan", t_gt},  {">", t_gt},
-      {"ge", t_ge},           {">=", t_ge},               {"in", t_in},           {"odd", t_odd},
-      {"even", t_even},       {"divisibleby", t_divisibleby}, {"lower", t_lower}, {"upper", t_upper},
+      {"defined", t_defined},
+      {"undefined", t_undefined},
+      {"none", t_none},
+      {"boolean", t_boolean},
+      {"true", t_true},
+      {"false", t_false},
+      {"integer", t_integer},
+      {"float", t_float},
+      {"number", t_number},
+      {"string", t_string},
+      {"mapping", t_mapping},
+      {"sequence", t_sequence},
+      {"iterable", t_iterable},
+      {"callable", t_callable},
+      {"sameas", t_sameas},
+      {"eq", t_eq},
+      {"equalto", t_eq},
+      {"==", t_eq},
+      {"ne", t_ne},
+      {"!=", t_ne},
+      {"lt", t_lt},
+      {"lessthan", t_lt},
+      {"<", t_lt},
+      {"le", t_le},
+      {"<=", t_le},
+      {"gt", t_gt},
+      {"greaterthan", t_gt},
+      {">", t_gt},
+      {"ge", t_ge},
+      {">=", t_ge},
+      {"in", t_in},
+      {"odd", t_odd},
+      {"even", t_even},
+      {"divisibleby", t_divisibleby},
+      {"lower", t_lower},
+      {"upper", t_upper},
   };
   return m;
 }
 
 // ---- globals ----------------------------------------------------------------------------------
 Value g_range(Interp&, const CallArgs& a) {
+  if (!a.keyword.empty())
+    runtime_error("range() got an unexpected keyword argument '" + a.keyword[0].first + "'");
   std::vector<int64_t> p;
   for (const auto& v : a.positional) {
-    if (!v.is_number() || v.is_float()) runtime_error("range() integer argument expected, got " + v.type_name());
+    if (!v.is_number() || v.is_float())
+      runtime_error("range() integer argument expected, got " + v.type_name());
     p.push_back(v.to_int());
   }
   if (p.empty() || p.size() > 3) runtime_error("range expected 1 to 3 arguments");
-  const int64_t start = p.size() == 1 ? 0 : p[0], stop = p.size() == 1 ? p[0] : p[1], step = p.size() == 3 ? p[2] : 1;
+  const int64_t start = p.size() == 1 ? 0 : p[0], stop = p.size() == 1 ? p[0] : p[1],
+                step = p.size() == 3 ? p[2] : 1;
   if (step == 0) runtime_error("range() arg 3 must not be zero");
   std::vector<Value> out;
   for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
     // The sandbox transformers uses refuses ranges longer than 100000.
-    if (out.size() >= 100000) runtime_error("Range too big. The sandbox blocks ranges larger than MAX_RANGE (100000).");
+    if (out.size() >= 100000)
+      runtime_error("Range too big. The sandbox blocks ranges larger than MAX_RANGE (100000).");
     out.emplace_back(i);
     if ((step > 0 && i > INT64_MAX - step) || (step < 0 && i < INT64_MIN - step)) break;
   }
@@ -439,6 +567,7 @@ std::shared_ptr<Dict> dict_from_args(const CallArgs& a) {
   if (a.positional.size() > 1) runtime_error("expected at most 1 positional argument");
   if (!a.positional.empty()) {
     const Value& src = a.positional[0];
+    if (src.is_undefined()) runtime_error(src.undefined_hint());
     if (src.is_dict()) {
       *d = src.as_dict();
     } else {
@@ -483,15 +612,78 @@ Value g_strftime_now(Interp&, const CallArgs& a) {
 
 }  // namespace
 
+// Parameter names of each filter after the value (jinja2's signatures); filters not listed take
+// any arguments (map, select, ...).
+void check_filter_args(const std::string& name, const CallArgs& args) {
+  static const std::map<std::string, std::vector<std::string>> kParams = {
+      {"trim", {"chars"}},
+      {"upper", {}},
+      {"lower", {}},
+      {"title", {}},
+      {"capitalize", {}},
+      {"string", {}},
+      {"safe", {}},
+      {"length", {}},
+      {"count", {}},
+      {"list", {}},
+      {"first", {}},
+      {"last", {}},
+      {"items", {}},
+      {"reverse", {}},
+      {"escape", {}},
+      {"e", {}},
+      {"forceescape", {}},
+      {"abs", {}},
+      {"default", {"default_value", "boolean"}},
+      {"d", {"default_value", "boolean"}},
+      {"dictsort", {"case_sensitive", "by", "reverse"}},
+      {"join", {"d", "attribute"}},
+      {"replace", {"old", "new", "count"}},
+      {"tojson", {"ensure_ascii", "indent", "separators", "sort_keys"}},
+      {"sort", {"reverse", "case_sensitive", "attribute"}},
+      {"unique", {"case_sensitive", "attribute"}},
+      {"min", {"case_sensitive", "attribute"}},
+      {"max", {"case_sensitive", "attribute"}},
+      {"sum", {"attribute", "start"}},
+      {"int", {"default", "base"}},
+      {"float", {"default"}},
+      {"round", {"precision", "method"}},
+      {"indent", {"width", "first", "blank"}},
+      {"attr", {"name"}}};
+  auto it = kParams.find(name);
+  if (it == kParams.end()) return;
+  const auto& params = it->second;
+  if (args.positional.size() > params.size())
+    runtime_error(name + "() takes " + std::to_string(params.size() + 1) + " positional arguments but " +
+                  std::to_string(args.positional.size() + 1) + " were given");
+  for (const auto& [k, v] : args.keyword) {
+    auto p = std::find(params.begin(), params.end(), k);
+    if (p == params.end()) runtime_error(name + "() got an unexpected keyword argument '" + k + "'");
+    if (static_cast<size_t>(p - params.begin()) < args.positional.size())
+      runtime_error(name + "() got multiple values for argument '" + k + "'");
+  }
+}
+
 Value apply_filter(Interp& in, const std::string& name, const Value& v, const CallArgs& args) {
   auto it = filters().find(name);
   if (it == filters().end()) runtime_error("No filter named '" + name + "'.");
+  check_filter_args(name, args);
   return it->second(in, v, args);
 }
 
 bool apply_test(Interp& in, const std::string& name, const Value& v, const CallArgs& args) {
   auto it = tests().find(name);
   if (it == tests().end()) runtime_error("No test named '" + name + "'.");
+  // Tests are Python functions: one argument for comparisons and `in`, none for the rest.
+  static const char* kWithArg[] = {
+      "sameas", "eq", "equalto", "==",          "ne", "!=", "lt", "lessthan", "<",
+      "le",     "<=", "gt",      "greaterthan", ">",  "ge", ">=", "in",       "divisibleby"};
+  const bool takes_arg =
+      std::any_of(std::begin(kWithArg), std::end(kWithArg), [&](const char* n) { return name == n; });
+  const size_t given = args.positional.size() + args.keyword.size();
+  if (given > (takes_arg ? 1u : 0u))
+    runtime_error("test_" + name + "() takes " + (takes_arg ? "2" : "1") + " positional argument" +
+                  (takes_arg ? "s" : "") + " but " + std::to_string(given + 1) + " were given");
   return it->second(in, v, args);
 }
 

@@ -27,8 +27,8 @@ void Interp::step() {
 
 void Interp::check_size(size_t n) const {
   if (n > limits_.max_output_bytes)
-    runtime_error("template output or value exceeds the limit of " + std::to_string(limits_.max_output_bytes) +
-                  " bytes");
+    runtime_error("template output or value exceeds the limit of " +
+                  std::to_string(limits_.max_output_bytes) + " bytes");
 }
 
 Value Interp::filter(const std::string& name, const Value& v, const CallArgs& args) {
@@ -70,8 +70,11 @@ Interp::Flow Interp::exec(const Stmt& s, const ScopePtr& scope, std::string& out
         for (const auto& [cond, body] : s.branches)
           if (eval(*cond, scope).truthy()) return exec_body(body, scope, out);
         return exec_body(s.else_body, scope, out);
-      case StmtKind::kFor: return exec_for(s, scope, out);
-      case StmtKind::kSet: assign(s.target, eval(*s.expr, scope), scope); return Flow::kNormal;
+      case StmtKind::kFor:
+        return exec_for(s, scope, out);
+      case StmtKind::kSet:
+        assign(s.target, eval(*s.expr, scope), scope);
+        return Flow::kNormal;
       case StmtKind::kSetBlock: {
         std::string text;
         auto child = std::make_shared<Scope>();
@@ -82,7 +85,9 @@ Interp::Flow Interp::exec(const Stmt& s, const ScopePtr& scope, std::string& out
         assign(s.target, v, scope);
         return Flow::kNormal;
       }
-      case StmtKind::kMacro: scope->vars[s.text] = make_macro(s, scope); return Flow::kNormal;
+      case StmtKind::kMacro:
+        scope->vars[s.text] = make_macro(s, scope);
+        return Flow::kNormal;
       case StmtKind::kFilterBlock: {
         std::string text;
         auto child = std::make_shared<Scope>();
@@ -99,9 +104,12 @@ Interp::Flow Interp::exec(const Stmt& s, const ScopePtr& scope, std::string& out
         for (const auto& [name, expr] : s.params) child->vars[name] = eval(*expr, scope);
         return exec_body(s.body, child, out);
       }
-      case StmtKind::kBreak: return Flow::kBreak;
-      case StmtKind::kContinue: return Flow::kContinue;
-      case StmtKind::kScope: return exec_body(s.body, scope, out);
+      case StmtKind::kBreak:
+        return Flow::kBreak;
+      case StmtKind::kContinue:
+        return Flow::kContinue;
+      case StmtKind::kScope:
+        return exec_body(s.body, scope, out);
     }
   } catch (const RuntimeError& e) {
     error_at(s.offset, e.message);
@@ -152,7 +160,8 @@ Value make_loop(size_t i, const std::vector<Value>& items) {
   a.emplace_back(Value("depth"), Value(1));
   a.emplace_back(Value("depth0"), Value(0));
   a.emplace_back(Value("previtem"), i > 0 ? items[i - 1] : Value::undefined("there is no previous item"));
-  a.emplace_back(Value("nextitem"), i + 1 < items.size() ? items[i + 1] : Value::undefined("there is no next item"));
+  a.emplace_back(Value("nextitem"),
+                 i + 1 < items.size() ? items[i + 1] : Value::undefined("there is no next item"));
   a.emplace_back(Value("cycle"), Value::function("cycle", [k](Interp&, const CallArgs& args) {
                    if (args.positional.empty()) runtime_error("no items for cycling given");
                    return args.positional[static_cast<size_t>(k) % args.positional.size()];
@@ -167,6 +176,7 @@ Interp::Flow Interp::exec_for(const Stmt& s, const ScopePtr& scope, std::string&
   if (s.cond) {  // `for x in xs if cond`: filter first, so loop.length counts kept items only
     std::vector<Value> kept;
     for (auto& item : items) {
+      step();
       auto probe = std::make_shared<Scope>();
       probe->parent = scope;
       assign(s.target, item, probe);
@@ -175,6 +185,7 @@ Interp::Flow Interp::exec_for(const Stmt& s, const ScopePtr& scope, std::string&
     items = std::move(kept);
   }
   for (size_t i = 0; i < items.size(); ++i) {
+    step();  // an empty body still costs a step, so huge loops hit the limit
     auto iter_scope = std::make_shared<Scope>();  // fresh per iteration, as in jinja2
     iter_scope->parent = scope;
     assign(s.target, items[i], iter_scope);
@@ -191,15 +202,22 @@ Value Interp::make_macro(const Stmt& s, const ScopePtr& defining_scope) {
   return Value::function(s.text, [macro, weak_scope](Interp& in, const CallArgs& args) {
     auto parent = weak_scope.lock();
     if (!parent) runtime_error("macro '" + macro->text + "' called after its scope ended");
-    if (in.call_depth_ >= in.limits_.max_call_depth) runtime_error("maximum recursion depth exceeded in macro calls");
+    if (in.call_depth_ >= in.limits_.max_call_depth)
+      runtime_error("maximum recursion depth exceeded in macro calls");
     auto scope = std::make_shared<Scope>();
     scope->parent = parent;
     const auto& params = macro->params;
     std::vector<Value> varargs;
     for (size_t i = 0; i < args.positional.size(); ++i) {
-      if (i < params.size()) scope->vars[params[i].first] = args.positional[i];
-      else varargs.push_back(args.positional[i]);
+      if (i < params.size())
+        scope->vars[params[i].first] = args.positional[i];
+      else
+        varargs.push_back(args.positional[i]);
     }
+    // jinja2 rejects extra arguments unless the body reads `varargs` / `kwargs`.
+    if (args.positional.size() > params.size() && !macro->uses_varargs)
+      runtime_error("macro '" + macro->text + "' takes not more than " + std::to_string(params.size()) +
+                    " argument(s)");
     auto kwargs = std::make_shared<Dict>();
     for (const auto& [k, v] : args.keyword) {
       bool is_param = false;
@@ -210,13 +228,16 @@ Value Interp::make_macro(const Stmt& s, const ScopePtr& defining_scope) {
           scope->vars[k] = v;
           is_param = true;
         }
+      if (!is_param && !macro->uses_kwargs)
+        runtime_error("macro '" + macro->text + "' takes no keyword argument '" + k + "'");
       if (!is_param) kwargs->set(Value(k), v);
     }
     for (const auto& [name, def] : params) {  // defaults are evaluated at call time, in order
       if (scope->vars.count(name)) continue;
-      scope->vars[name] = def ? in.eval(*def, scope) : Value::undefined("parameter '" + name + "' was not provided");
+      scope->vars[name] =
+          def ? in.eval(*def, scope) : Value::undefined("parameter '" + name + "' was not provided");
     }
-    scope->vars["varargs"] = Value::list(std::move(varargs));
+    scope->vars["varargs"] = Value::list(std::move(varargs), true);
     scope->vars["kwargs"] = Value(std::move(kwargs));
     std::string out;
     ++in.call_depth_;
@@ -267,8 +288,9 @@ Value Interp::call(const Value& callee, const CallArgs& args) {
 }
 
 Value Interp::eval_filter(const Expr& e, const ScopePtr& scope, const Value* body_value) {
-  Value base = e.a ? (e.a->kind == ExprKind::kFilter ? eval_filter(*e.a, scope, body_value) : eval(*e.a, scope))
-                   : *body_value;
+  Value base =
+      e.a ? (e.a->kind == ExprKind::kFilter ? eval_filter(*e.a, scope, body_value) : eval(*e.a, scope))
+          : *body_value;
   try {
     return filter(e.name, base, eval_args(e, scope));
   } catch (const RuntimeError& err) {
@@ -289,7 +311,8 @@ bool Interp::compare(const std::string& op, const Value& a, const Value& b) {
 
 Value Interp::eval_inner(const Expr& e, const ScopePtr& scope) {
   switch (e.kind) {
-    case ExprKind::kConst: return e.value;
+    case ExprKind::kConst:
+      return e.value;
     case ExprKind::kName: {
       const Value* v = scope->find(e.name);
       return v ? *v : Value::undefined("'" + e.name + "' is undefined");
@@ -310,7 +333,8 @@ Value Interp::eval_inner(const Expr& e, const ScopePtr& scope) {
       }
       return Value(std::move(d));
     }
-    case ExprKind::kGetAttr: return get_attr(eval(*e.a, scope), e.name);
+    case ExprKind::kGetAttr:
+      return get_attr(eval(*e.a, scope), e.name);
     case ExprKind::kGetItem: {
       Value obj = eval(*e.a, scope);
       if (e.b->kind == ExprKind::kSlice) {
@@ -321,22 +345,27 @@ Value Interp::eval_inner(const Expr& e, const ScopePtr& scope) {
       }
       return get_item(obj, eval(*e.b, scope));
     }
-    case ExprKind::kSlice: runtime_error("slice outside of a subscript");
+    case ExprKind::kSlice:  // x[a:b, c] indexes with a tuple holding slices: Python finds nothing
+      return Value::undefined("slice objects are not supported as values");
     case ExprKind::kCall: {
       Value callee = eval(*e.a, scope);
       return call(callee, eval_args(e, scope));
     }
-    case ExprKind::kFilter: return eval_filter(e, scope, nullptr);
+    case ExprKind::kFilter:
+      return eval_filter(e, scope, nullptr);
     case ExprKind::kTest: {
       Value v = eval(*e.a, scope);
       return Value(test(e.name, v, eval_args(e, scope)));
     }
-    case ExprKind::kNot: return Value(!eval(*e.a, scope).truthy());
+    case ExprKind::kNot:
+      return Value(!eval(*e.a, scope).truthy());
     case ExprKind::kNeg:
     case ExprKind::kPos: {
       Value v = eval(*e.a, scope);
       if (v.is_undefined()) runtime_error(v.undefined_hint());
-      if (!v.is_number()) runtime_error("bad operand type for unary " + std::string(e.kind == ExprKind::kNeg ? "-" : "+") + ": '" + v.type_name() + "'");
+      if (!v.is_number())
+        runtime_error("bad operand type for unary " + std::string(e.kind == ExprKind::kNeg ? "-" : "+") +
+                      ": '" + v.type_name() + "'");
       if (e.kind == ExprKind::kPos) return v.is_bool() ? Value(v.to_int()) : v;
       if (v.is_float()) return Value(-v.as_float());
       if (v.to_int() == INT64_MIN) runtime_error("integer overflow");

@@ -1,6 +1,9 @@
 #include "text/jinja/lexer.h"
 
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "core/status.h"
@@ -146,6 +149,7 @@ class Lexer {
   }
 
   void lex_comment(size_t open) {
+    if (pos_ >= src_.size()) return;  // "{#" ending the template: jinja2's lexer just stops
     for (size_t i = pos_; i < src_.size(); ++i) {
       if ((src_[i] == '+' || src_[i] == '-') && at(i + 1, "#}")) {
         pos_ = i;
@@ -167,11 +171,18 @@ class Lexer {
     if (!at(j, "raw")) return false;
     j = skip_spaces(src_, j + 3);
     size_t body;
-    if (src_[j] == '-' && at(j + 1, "%}")) body = skip_spaces(src_, j + 3);
-    else if (at(j, "%}")) body = j + 2;  // no trim_blocks suffix on the raw opener, as in jinja2
-    else return false;
+    if (src_[j] == '-' && at(j + 1, "%}"))
+      body = skip_spaces(src_, j + 3);
+    else if (at(j, "%}"))
+      body = j + 2;  // no trim_blocks suffix on the raw opener, as in jinja2
+    else
+      return false;
     emit_text(text, text_offset, sign, true);
     line_starting_ = body > 0 && src_[body - 1] == '\n';
+    if (body >= src_.size()) {  // "{% raw %}" ending the template: jinja2's lexer just stops
+      pos_ = body;
+      return true;
+    }
     for (size_t k = body; k + 1 < src_.size(); ++k) {
       if (!at(k, "{%")) continue;
       const char esign = k + 2 < src_.size() && (src_[k + 2] == '-' || src_[k + 2] == '+') ? src_[k + 2] : 0;
@@ -195,7 +206,8 @@ class Lexer {
   void lex_tag(const char* close, Tok end_tok, bool is_var) {
     std::vector<char> balance;
     while (true) {
-      if (pos_ >= src_.size()) error(pos_, std::string("unexpected end of template, expected '") + close + "'");
+      if (pos_ >= src_.size())
+        error(pos_, std::string("unexpected end of template, expected '") + close + "'");
       const size_t start = pos_;
       if (balance.empty()) {
         bool ended = false;
@@ -241,7 +253,8 @@ class Lexer {
     auto digits = [&](size_t i) {  // (\d+_)*\d+
       size_t e = i;
       while (e < src_.size() && (std::isdigit(static_cast<unsigned char>(src_[e])) ||
-                                 (src_[e] == '_' && e + 1 < src_.size() && std::isdigit(static_cast<unsigned char>(src_[e + 1])) && e > i)))
+                                 (src_[e] == '_' && e + 1 < src_.size() &&
+                                  std::isdigit(static_cast<unsigned char>(src_[e + 1])) && e > i)))
         ++e;
       return e;
     };
@@ -257,6 +270,41 @@ class Lexer {
       if (x < src_.size() && std::isdigit(static_cast<unsigned char>(src_[x]))) {
         e = digits(x);
         is_float = true;
+      }
+    }
+    if (!is_float) {
+      // jinja2's integer_re: 0b/0o/0x literals, [1-9](_?\d)*, or 0(_?0)* (so "012" is "0", "12").
+      const char p = start + 1 < src_.size() ? static_cast<char>(std::tolower(src_[start + 1])) : 0;
+      if (src_[start] == '0' && (p == 'b' || p == 'o' || p == 'x')) {
+        const int base = p == 'b' ? 2 : p == 'o' ? 8 : 16;
+        size_t x = start + 2;
+        std::string digs;
+        while (x < src_.size()) {
+          const char ch = src_[x];
+          if (ch == '_' && x + 1 < src_.size() && std::isxdigit(static_cast<unsigned char>(src_[x + 1]))) {
+            ++x;
+            continue;
+          }
+          const int v = hex_value(ch);
+          if (v < 0 || v >= base) break;
+          digs += ch;
+          ++x;
+        }
+        if (!digs.empty()) {
+          errno = 0;
+          Token t{Tok::kInt, std::string(src_.substr(start, x - start)), start};
+          t.int_value = std::strtoll(digs.c_str(), nullptr, base);
+          if (errno == ERANGE) error(start, "integer literal too large: " + t.text);
+          out_.push_back(std::move(t));
+          pos_ = x;
+          return;
+        }
+      }
+      if (src_[start] == '0') {
+        e = start + 1;
+        while (e < src_.size() &&
+               (src_[e] == '0' || (src_[e] == '_' && e + 1 < src_.size() && src_[e + 1] == '0')))
+          ++e;
       }
     }
     std::string text(src_.substr(start, e - start));
@@ -301,17 +349,38 @@ class Lexer {
       const char e = src_[i + 1];
       i += 2;
       switch (e) {
-        case '\n': break;  // line continuation
-        case '\\': value += '\\'; break;
-        case '\'': value += '\''; break;
-        case '"': value += '"'; break;
-        case 'a': value += '\a'; break;
-        case 'b': value += '\b'; break;
-        case 'f': value += '\f'; break;
-        case 'n': value += '\n'; break;
-        case 'r': value += '\r'; break;
-        case 't': value += '\t'; break;
-        case 'v': value += '\v'; break;
+        case '\n':
+          break;  // line continuation
+        case '\\':
+          value += '\\';
+          break;
+        case '\'':
+          value += '\'';
+          break;
+        case '"':
+          value += '"';
+          break;
+        case 'a':
+          value += '\a';
+          break;
+        case 'b':
+          value += '\b';
+          break;
+        case 'f':
+          value += '\f';
+          break;
+        case 'n':
+          value += '\n';
+          break;
+        case 'r':
+          value += '\r';
+          break;
+        case 't':
+          value += '\t';
+          break;
+        case 'v':
+          value += '\v';
+          break;
         case 'x':
         case 'u':
         case 'U': {
@@ -330,14 +399,17 @@ class Lexer {
         default:
           if (e >= '0' && e <= '7') {
             uint32_t cp = e - '0';
-            for (int k = 0; k < 2 && i < src_.size() && src_[i] >= '0' && src_[i] <= '7'; ++k) cp = cp * 8 + (src_[i++] - '0');
+            for (int k = 0; k < 2 && i < src_.size() && src_[i] >= '0' && src_[i] <= '7'; ++k)
+              cp = cp * 8 + (src_[i++] - '0');
             utf8_append(value, cp);
           } else if (e == 'N') {
             error(i - 2, "\\N{...} escapes are not supported");
           } else if (static_cast<unsigned char>(e) >= 0x80) {
             // jinja2 backslash-replaces non-ASCII before unescaping: "\é" becomes the text "\xe9".
             size_t len = 1;
-            while (i - 1 + len < src_.size() && (static_cast<unsigned char>(src_[i - 1 + len]) & 0xc0) == 0x80) ++len;
+            while (i - 1 + len < src_.size() &&
+                   (static_cast<unsigned char>(src_[i - 1 + len]) & 0xc0) == 0x80)
+              ++len;
             auto cps = utf8_decode(src_.substr(i - 1, len));
             char buf[16];
             const uint32_t cp = cps.empty() ? 0 : cps[0];
@@ -369,7 +441,8 @@ class Lexer {
     if (c == '(' || c == '[' || c == '{') balance.push_back(c == '(' ? ')' : c == '[' ? ']' : '}');
     if (c == ')' || c == ']' || c == '}') {
       if (balance.empty()) error(pos_, std::string("unexpected '") + c + "'");
-      if (balance.back() != c) error(pos_, std::string("unexpected '") + c + "', expected '" + balance.back() + "'");
+      if (balance.back() != c)
+        error(pos_, std::string("unexpected '") + c + "', expected '" + balance.back() + "'");
       balance.pop_back();
     }
     out_.push_back(Token{Tok::kOp, std::string(1, c), pos_});

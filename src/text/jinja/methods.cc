@@ -34,8 +34,10 @@ Value dict_method(const Value& self, const std::string& name) {
     return Value::function(name, [self, name](Interp&, const CallArgs&) {
       std::vector<Value> out;
       for (const auto& [k, v] : self.as_dict().items) {
-        if (name == "items") out.push_back(Value::list({k, v}, true));
-        else out.push_back(name == "keys" ? k : v);
+        if (name == "items")
+          out.push_back(Value::list({k, v}, true));
+        else
+          out.push_back(name == "keys" ? k : v);
       }
       return Value::list(std::move(out));
     });
@@ -60,7 +62,7 @@ Value string_method(const Value& self, const std::string& name) {
     fn = [s, name](Interp& in, const CallArgs& a) {
       const Value sep = arg(a, 0, "sep", Value::none());
       const Value maxv = arg(a, 1, "maxsplit", Value(-1));
-      const int64_t maxsplit = maxv.is_number() && !maxv.is_float() ? maxv.to_int() : -1;
+      const int64_t maxsplit = maxv.to_int();
       std::vector<std::string> parts =
           sep.is_none() ? split_whitespace(s, maxsplit, name == "rsplit")
                         : split_on(s, need_str(sep, "separator"), maxsplit, name == "rsplit");
@@ -83,23 +85,27 @@ Value string_method(const Value& self, const std::string& name) {
                                        ? a.positional[0].as_list().items
                                        : std::vector<Value>{a.positional[0]};
       for (const auto& o : options) {
-        const std::string p = need_str(o, name == "startswith" ? "startswith first arg" : "endswith first arg");
-        if (p.size() <= s.size() &&
-            (name == "startswith" ? s.compare(0, p.size(), p) == 0 : s.compare(s.size() - p.size(), p.size(), p) == 0))
+        const std::string p =
+            need_str(o, name == "startswith" ? "startswith first arg" : "endswith first arg");
+        if (p.size() <= s.size() && (name == "startswith" ? s.compare(0, p.size(), p) == 0
+                                                          : s.compare(s.size() - p.size(), p.size(), p) == 0))
           return Value(true);
       }
       return Value(false);
     };
   } else if (name == "upper" || name == "lower" || name == "title" || name == "capitalize") {
     fn = [s, name](Interp&, const CallArgs&) {
-      return Value(name == "upper" ? ascii_upper(s) : name == "lower" ? ascii_lower(s) : name == "title" ? py_title(s) : py_capitalize(s));
+      return Value(name == "upper"   ? py_upper(s)
+                   : name == "lower" ? py_lower(s)
+                   : name == "title" ? py_title(s)
+                                     : py_capitalize(s));
     };
   } else if (name == "replace") {
     fn = [s](Interp& in, const CallArgs& a) {
       if (a.positional.size() < 2) runtime_error("replace expected at least 2 arguments");
       const Value count = arg(a, 2, "count", Value(-1));
       std::string r = py_replace(s, need_str(a.positional[0], "replace() argument 1"),
-                                 need_str(a.positional[1], "replace() argument 2"), count.is_number() ? count.to_int() : -1,
+                                 need_str(a.positional[1], "replace() argument 2"), count.to_int(),
                                  in.limits().max_output_bytes);
       return Value(std::move(r));
     };
@@ -122,15 +128,16 @@ Value string_method(const Value& self, const std::string& name) {
       size_t i = 0;
       for (const auto& v : iterate(a.positional[0])) {
         if (!v.is_string())
-          runtime_error("sequence item " + std::to_string(i) + ": expected str instance, " + v.type_name() + " found");
+          runtime_error("sequence item " + std::to_string(i) + ": expected str instance, " + v.type_name() +
+                        " found");
         if (i++) out += s;
         out += v.as_string();
         in.check_size(out.size());
       }
       return Value(std::move(out));
     };
-  } else if (name == "isdigit" || name == "isalpha" || name == "isalnum" || name == "isspace" || name == "islower" ||
-             name == "isupper") {
+  } else if (name == "isdigit" || name == "isalpha" || name == "isalnum" || name == "isspace" ||
+             name == "islower" || name == "isupper") {
     fn = [s, name](Interp&, const CallArgs&) { return Value(ascii_predicate(s, name)); };
   } else {
     return Value();
@@ -189,13 +196,16 @@ Value get_item(const Value& obj, const Value& key) {
 Value slice(const Value& obj, const Value& start_v, const Value& stop_v, const Value& step_v) {
   if (obj.is_undefined()) runtime_error(obj.undefined_hint());
   auto as_index = [](const Value& v) -> bool { return v.is_none() || v.is_int() || v.is_bool(); };
-  if (!(obj.is_list() || obj.is_string()) || !as_index(start_v) || !as_index(stop_v) || !as_index(step_v))
-    return Value::undefined("'" + object_type(obj) + "' cannot be sliced with these indices");
+  if (!as_index(start_v) || !as_index(stop_v) || !as_index(step_v))
+    runtime_error("slice indices must be integers or None or have an __index__ method");
+  if (!(obj.is_list() || obj.is_string()))
+    return Value::undefined("'" + object_type(obj) + "' cannot be sliced");
   const int64_t step = step_v.is_none() ? 1 : step_v.to_int();
   if (step == 0) runtime_error("slice step cannot be zero");
   std::vector<uint32_t> cps;
   if (obj.is_string()) cps = utf8_decode(obj.as_string());
-  const int64_t n = obj.is_string() ? static_cast<int64_t>(cps.size()) : static_cast<int64_t>(obj.as_list().items.size());
+  const int64_t n =
+      obj.is_string() ? static_cast<int64_t>(cps.size()) : static_cast<int64_t>(obj.as_list().items.size());
   // Python's PySlice_AdjustIndices.
   auto adjust = [&](const Value& v, int64_t def, int64_t lo, int64_t hi) {
     if (v.is_none()) return def;
@@ -219,8 +229,10 @@ Value slice(const Value& obj, const Value& start_v, const Value& stop_v, const V
 
 std::vector<Value> iterate(const Value& v) {
   switch (v.kind()) {
-    case Value::Kind::kUndefined: return {};
-    case Value::Kind::kList: return v.as_list().items;
+    case Value::Kind::kUndefined:
+      return {};
+    case Value::Kind::kList:
+      return v.as_list().items;
     case Value::Kind::kDict: {
       std::vector<Value> keys;
       for (const auto& [k, val] : v.as_dict().items) keys.push_back(k);
@@ -235,17 +247,23 @@ std::vector<Value> iterate(const Value& v) {
       }
       return chars;
     }
-    default: runtime_error("'" + v.type_name() + "' object is not iterable");
+    default:
+      runtime_error("'" + v.type_name() + "' object is not iterable");
   }
 }
 
 int64_t py_len(const Value& v) {
   switch (v.kind()) {
-    case Value::Kind::kUndefined: return 0;
-    case Value::Kind::kString: return static_cast<int64_t>(utf8_length(v.as_string()));
-    case Value::Kind::kList: return static_cast<int64_t>(v.as_list().items.size());
-    case Value::Kind::kDict: return static_cast<int64_t>(v.as_dict().items.size());
-    default: runtime_error("object of type '" + v.type_name() + "' has no len()");
+    case Value::Kind::kUndefined:
+      return 0;
+    case Value::Kind::kString:
+      return static_cast<int64_t>(utf8_length(v.as_string()));
+    case Value::Kind::kList:
+      return static_cast<int64_t>(v.as_list().items.size());
+    case Value::Kind::kDict:
+      return static_cast<int64_t>(v.as_dict().items.size());
+    default:
+      runtime_error("object of type '" + v.type_name() + "' has no len()");
   }
 }
 
@@ -347,20 +365,23 @@ Value binary_op(const std::string& op, const Value& a, const Value& b, const Int
     const Value& seq = a.is_int() || a.is_bool() ? b : a;
     const int64_t n = std::max<int64_t>(0, (a.is_int() || a.is_bool() ? a : b).to_int());
     const size_t unit = seq.is_string() ? seq.as_string().size() : seq.as_list().items.size();
-    if (unit && static_cast<uint64_t>(n) > interp.limits().max_output_bytes / unit) interp.check_size(SIZE_MAX);
+    if (unit && static_cast<uint64_t>(n) > interp.limits().max_output_bytes / unit)
+      interp.check_size(SIZE_MAX);
     if (seq.is_string()) {
       std::string out;
       for (int64_t i = 0; i < n; ++i) out += seq.as_string();
       return Value(std::move(out));
     }
     std::vector<Value> items;
-    for (int64_t i = 0; i < n; ++i) items.insert(items.end(), seq.as_list().items.begin(), seq.as_list().items.end());
+    for (int64_t i = 0; i < n; ++i)
+      items.insert(items.end(), seq.as_list().items.begin(), seq.as_list().items.end());
     return Value::list(std::move(items), seq.as_list().is_tuple);
   }
   if (op == "%" && a.is_string()) runtime_error("printf-style string formatting (%) is not supported");
   if (op == "+" && a.is_string())
     runtime_error("can only concatenate str (not \"" + b.type_name() + "\") to str");
-  runtime_error("unsupported operand type(s) for " + op + ": '" + a.type_name() + "' and '" + b.type_name() + "'");
+  runtime_error("unsupported operand type(s) for " + op + ": '" + a.type_name() + "' and '" + b.type_name() +
+                "'");
 }
 
 }  // namespace ember::jinja

@@ -55,22 +55,32 @@ class Parser {
 
   static std::string describe(const Token& t) {
     switch (t.type) {
-      case Tok::kEof: return "end of template";
-      case Tok::kBlockEnd: return "end of statement block";
-      case Tok::kVarEnd: return "end of print statement";
-      case Tok::kBlockBegin: return "begin of statement block";
-      case Tok::kVarBegin: return "begin of print statement";
-      case Tok::kData: return "template data";
-      case Tok::kString: return "string";
-      default: return t.text;
+      case Tok::kEof:
+        return "end of template";
+      case Tok::kBlockEnd:
+        return "end of statement block";
+      case Tok::kVarEnd:
+        return "end of print statement";
+      case Tok::kBlockBegin:
+        return "begin of statement block";
+      case Tok::kVarBegin:
+        return "begin of print statement";
+      case Tok::kData:
+        return "template data";
+      case Tok::kString:
+        return "string";
+      default:
+        return t.text;
     }
   }
 
   void expect_op(const char* op) {
-    if (!skip_op(op)) error(cur().offset, std::string("expected '") + op + "', got '" + describe(cur()) + "'");
+    if (!skip_op(op))
+      error(cur().offset, std::string("expected '") + op + "', got '" + describe(cur()) + "'");
   }
   void expect_type(Tok type, const char* what) {
-    if (cur().type != type) error(cur().offset, std::string("expected ") + what + ", got '" + describe(cur()) + "'");
+    if (cur().type != type)
+      error(cur().offset, std::string("expected ") + what + ", got '" + describe(cur()) + "'");
     next();
   }
   std::string expect_name() {
@@ -173,7 +183,8 @@ class Parser {
     }
     for (const char* e : outer_ends)
       if (tag == e) error(cur().offset, "unexpected '" + tag + "'");
-    static const char* kUnsupported[] = {"block", "extends", "include", "import", "from", "call", "autoescape", "do"};
+    static const char* kUnsupported[] = {"block", "extends", "include",    "import",
+                                         "from",  "call",    "autoescape", "do"};
     for (const char* u : kUnsupported)
       if (tag == u) error(cur().offset, "the '" + tag + "' tag is not supported");
     error(cur().offset, "Encountered unknown tag '" + tag + "'");
@@ -236,7 +247,37 @@ class Parser {
     parse_signature(*s);
     s->body = statements({"endmacro"});
     next();
+    s->uses_varargs = body_uses_name(s->body, "varargs");
+    s->uses_kwargs = body_uses_name(s->body, "kwargs");
     return s;
+  }
+
+  static bool expr_uses_name(const Expr* e, const std::string& name) {
+    if (!e) return false;
+    if (e->kind == ExprKind::kName && e->name == name) return true;
+    if (expr_uses_name(e->a.get(), name) || expr_uses_name(e->b.get(), name) ||
+        expr_uses_name(e->c.get(), name) || expr_uses_name(e->dyn_args.get(), name) ||
+        expr_uses_name(e->dyn_kwargs.get(), name))
+      return true;
+    for (const auto& a : e->args)
+      if (expr_uses_name(a.get(), name)) return true;
+    for (const auto& [k, v] : e->kwargs)
+      if (expr_uses_name(v.get(), name)) return true;
+    return false;
+  }
+
+  static bool body_uses_name(const Body& body, const std::string& name) {
+    for (const auto& s : body) {
+      if (expr_uses_name(s->expr.get(), name) || expr_uses_name(s->cond.get(), name) ||
+          expr_uses_name(s->filter.get(), name) || body_uses_name(s->body, name) ||
+          body_uses_name(s->else_body, name))
+        return true;
+      for (const auto& [cond, b] : s->branches)
+        if (expr_uses_name(cond.get(), name) || body_uses_name(b, name)) return true;
+      for (const auto& [n, def] : s->params)
+        if (expr_uses_name(def.get(), name)) return true;
+    }
+    return false;
   }
 
   void parse_signature(Stmt& s) {
@@ -309,7 +350,8 @@ class Parser {
     return false;
   }
 
-  ExprPtr parse_tuple(bool with_condexpr, std::initializer_list<const char*> extra, bool explicit_parens = false) {
+  ExprPtr parse_tuple(bool with_condexpr, std::initializer_list<const char*> extra,
+                      bool explicit_parens = false) {
     const size_t at = cur().offset;
     std::vector<ExprPtr> items;
     bool is_tuple = false;
@@ -317,8 +359,10 @@ class Parser {
       if (!items.empty()) expect_op(",");
       if (is_tuple_end(extra)) break;
       items.push_back(parse_expression(with_condexpr));
-      if (is_op(",")) is_tuple = true;
-      else break;
+      if (is_op(","))
+        is_tuple = true;
+      else
+        break;
     }
     if (!is_tuple) {
       if (!items.empty()) return std::move(items[0]);
@@ -393,9 +437,8 @@ class Parser {
     std::unique_ptr<Expr> cmp;
     while (true) {
       std::string op;
-      if (cur().type == Tok::kOp &&
-          (cur().text == "==" || cur().text == "!=" || cur().text == "<" || cur().text == "<=" ||
-           cur().text == ">" || cur().text == ">=")) {
+      if (cur().type == Tok::kOp && (cur().text == "==" || cur().text == "!=" || cur().text == "<" ||
+                                     cur().text == "<=" || cur().text == ">" || cur().text == ">=")) {
         op = cur().text;
         next();
       } else if (is_name("in")) {
@@ -482,9 +525,12 @@ class Parser {
       const std::string n = t.text;
       next();
       auto e = make(ExprKind::kConst, at);
-      if (n == "true" || n == "True") e->value = Value(true);
-      else if (n == "false" || n == "False") e->value = Value(false);
-      else if (n == "none" || n == "None") e->value = Value::none();
+      if (n == "true" || n == "True")
+        e->value = Value(true);
+      else if (n == "false" || n == "False")
+        e->value = Value(false);
+      else if (n == "none" || n == "None")
+        e->value = Value::none();
       else {
         e->kind = ExprKind::kName;
         e->name = n;
@@ -546,18 +592,25 @@ class Parser {
 
   ExprPtr parse_postfix(ExprPtr node) {
     while (true) {
-      if (is_op(".") || is_op("[")) node = parse_subscript(std::move(node));
-      else if (is_op("(")) node = parse_call(std::move(node));
-      else return node;
+      if (is_op(".") || is_op("["))
+        node = parse_subscript(std::move(node));
+      else if (is_op("("))
+        node = parse_call(std::move(node));
+      else
+        return node;
     }
   }
 
   ExprPtr parse_filter_expr(ExprPtr node) {
     while (true) {
-      if (is_op("|")) node = parse_filter(std::move(node), false);
-      else if (is_name("is")) node = parse_test(std::move(node));
-      else if (is_op("(")) node = parse_call(std::move(node));
-      else return node;
+      if (is_op("|"))
+        node = parse_filter(std::move(node), false);
+      else if (is_name("is"))
+        node = parse_test(std::move(node));
+      else if (is_op("("))
+        node = parse_call(std::move(node));
+      else
+        return node;
     }
   }
 
@@ -612,10 +665,14 @@ class Parser {
       parts.push_back(std::move(e));
     }
     auto ends_part = [&] { return is_op("]") || is_op(","); };
-    if (is_op(":") || ends_part()) parts.push_back(nullptr);
-    else parts.push_back(parse_expression(true));
-    if (skip_op(":")) parts.push_back(ends_part() ? nullptr : parse_expression(true));
-    else parts.push_back(nullptr);
+    if (is_op(":") || ends_part())
+      parts.push_back(nullptr);
+    else
+      parts.push_back(parse_expression(true));
+    if (skip_op(":"))
+      parts.push_back(ends_part() ? nullptr : parse_expression(true));
+    else
+      parts.push_back(nullptr);
     auto s = make(ExprKind::kSlice, at);
     s->args = std::move(parts);
     return s;
@@ -658,7 +715,7 @@ class Parser {
 
   ExprPtr parse_call(ExprPtr node) {
     DepthGuard guard(*this);
-    auto e = make(ExprKind::kCall, cur().offset);
+    auto e = make(ExprKind::kCall, node->offset);  // errors point at the callee
     e->a = std::move(node);
     parse_call_args(*e);
     return e;
@@ -695,8 +752,8 @@ class Parser {
     const Token& t = cur();
     if (is_op("(")) {
       parse_call_args(*e);
-    } else if ((t.type == Tok::kName || t.type == Tok::kString || t.type == Tok::kInt || t.type == Tok::kFloat ||
-                is_op("[") || is_op("{")) &&
+    } else if ((t.type == Tok::kName || t.type == Tok::kString || t.type == Tok::kInt ||
+                t.type == Tok::kFloat || is_op("[") || is_op("{")) &&
                !(t.type == Tok::kName && (t.text == "else" || t.text == "or" || t.text == "and"))) {
       if (is_name("is")) error(t.offset, "You cannot chain multiple tests with is");
       e->args.push_back(parse_postfix(parse_primary()));
@@ -715,6 +772,8 @@ class Parser {
 
 }  // namespace
 
-Body parse(const std::vector<Token>& tokens, const SourceMap& source) { return Parser(tokens, source).parse_template(); }
+Body parse(const std::vector<Token>& tokens, const SourceMap& source) {
+  return Parser(tokens, source).parse_template();
+}
 
 }  // namespace ember::jinja

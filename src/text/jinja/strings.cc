@@ -35,7 +35,8 @@ std::vector<std::string> split_whitespace(const std::string& s, int64_t maxsplit
   return out;
 }
 
-std::vector<std::string> split_on(const std::string& s, const std::string& sep, int64_t maxsplit, bool from_right) {
+std::vector<std::string> split_on(const std::string& s, const std::string& sep, int64_t maxsplit,
+                                  bool from_right) {
   if (sep.empty()) runtime_error("empty separator");
   std::vector<std::string> out;
   if (!from_right) {
@@ -77,35 +78,129 @@ std::string py_strip(const std::string& s, const std::string* chars, bool left, 
   return utf8_encode(cps, b, e);
 }
 
-std::string ascii_upper(const std::string& s) {
-  std::string out = s;
-  for (char& c : out)
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
+namespace {
+
+// Simple case mappings of the scripts chat text commonly uses (ASCII, Latin-1, Latin Extended-A,
+// Greek, Cyrillic), as Python's str.upper/lower map them. Returns the code point unchanged when
+// it has no mapping here.
+uint32_t upper_cp(uint32_t c) {
+  if (c >= 'a' && c <= 'z') return c - 32;
+  if (c < 0x80) return c;
+  if ((c >= 0xe0 && c <= 0xfe && c != 0xf7)) return c - 32;
+  if (c == 0xff) return 0x178;
+  if (c == 0xb5) return 0x39c;
+  if (c == 0x131) return 'I';
+  if (c == 0x17f) return 'S';
+  if ((c >= 0x100 && c <= 0x12f) || (c >= 0x132 && c <= 0x137) || (c >= 0x14a && c <= 0x177))
+    return (c % 2 == 1) ? c - 1 : c;
+  if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17e)) return (c % 2 == 0) ? c - 1 : c;
+  if ((c >= 0x3b1 && c <= 0x3c1) || (c >= 0x3c3 && c <= 0x3cb)) return c - 32;
+  if (c == 0x3c2) return 0x3a3;
+  if (c == 0x3ac) return 0x386;
+  if (c >= 0x3ad && c <= 0x3af) return c - 37;
+  if (c == 0x3cc) return 0x38c;
+  if (c == 0x3cd || c == 0x3ce) return c - 63;
+  if (c >= 0x430 && c <= 0x44f) return c - 32;
+  if (c >= 0x450 && c <= 0x45f) return c - 80;
+  if ((c >= 0x460 && c <= 0x481) || (c >= 0x48a && c <= 0x4bf) || (c >= 0x4d0 && c <= 0x4ff))
+    return (c % 2 == 1) ? c - 1 : c;
+  return c;
+}
+
+uint32_t lower_cp(uint32_t c) {
+  if (c >= 'A' && c <= 'Z') return c + 32;
+  if (c < 0x80) return c;
+  if (c >= 0xc0 && c <= 0xde && c != 0xd7) return c + 32;
+  if (c == 0x178) return 0xff;
+  if ((c >= 0x100 && c <= 0x12f) || (c >= 0x132 && c <= 0x137) || (c >= 0x14a && c <= 0x177))
+    return (c % 2 == 0) ? c + 1 : c;
+  if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17e)) return (c % 2 == 1) ? c + 1 : c;
+  if ((c >= 0x391 && c <= 0x3a1) || (c >= 0x3a3 && c <= 0x3ab)) return c + 32;
+  if (c == 0x386) return 0x3ac;
+  if (c >= 0x388 && c <= 0x38a) return c + 37;
+  if (c == 0x38c) return 0x3cc;
+  if (c == 0x38e || c == 0x38f) return c + 63;
+  if (c >= 0x410 && c <= 0x42f) return c + 32;
+  if (c >= 0x400 && c <= 0x40f) return c + 80;
+  if ((c >= 0x460 && c <= 0x481) || (c >= 0x48a && c <= 0x4bf) || (c >= 0x4d0 && c <= 0x4ff))
+    return (c % 2 == 0) ? c + 1 : c;
+  return c;
+}
+
+bool cased(uint32_t c) { return upper_cp(c) != c || lower_cp(c) != c || c == 0xdf; }
+
+}  // namespace
+
+std::string py_upper(const std::string& s) {
+  std::string out;
+  for (uint32_t c : utf8_decode(s)) {
+    if (c == 0xdf) {
+      out += "SS";  // German sharp s expands, as in Python
+      continue;
+    }
+    utf8_append(out, upper_cp(c));
+  }
   return out;
 }
 
-std::string ascii_lower(const std::string& s) {
-  std::string out = s;
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+std::string py_lower(const std::string& s) {
+  std::vector<uint32_t> cps = utf8_decode(s);
+  std::string out;
+  for (size_t i = 0; i < cps.size(); ++i) {
+    uint32_t c = cps[i];
+    if (c == 0x3a3) {  // Python's Final_Sigma: a word-final capital sigma lowercases to ς
+      bool before = false, after = false;
+      for (size_t j = i; j-- > 0;)
+        if (cased(cps[j])) {
+          before = true;
+          break;
+        } else if (cps[j] != '\'' && cps[j] != 0x2019) {
+          break;
+        }
+      for (size_t j = i + 1; j < cps.size(); ++j)
+        if (cased(cps[j])) {
+          after = true;
+          break;
+        } else if (cps[j] != '\'' && cps[j] != 0x2019) {
+          break;
+        }
+      utf8_append(out, before && !after ? 0x3c2 : 0x3c3);
+      continue;
+    }
+    if (c == 0x130) {  // İ lowercases to i + combining dot above
+      out += "i\xcc\x87";
+      continue;
+    }
+    utf8_append(out, lower_cp(c));
+  }
   return out;
 }
 
 std::string py_title(const std::string& s) {
-  std::string out = s;
+  std::string out;
   bool prev_cased = false;
-  for (char& c : out) {
-    const bool alpha = std::isalpha(static_cast<unsigned char>(c)) != 0;
-    if (alpha) c = prev_cased ? static_cast<char>(std::tolower(c)) : static_cast<char>(std::toupper(c));
-    prev_cased = alpha;
+  const std::vector<uint32_t> cps = utf8_decode(s);
+  for (size_t i = 0; i < cps.size(); ++i) {
+    const uint32_t c = cps[i];
+    const bool is_cased = cased(c);
+    if (c == 0x3a3 && prev_cased) {  // final sigma inside a word
+      utf8_append(out, i + 1 < cps.size() && cased(cps[i + 1]) ? 0x3c3 : 0x3c2);
+      continue;
+    }
+    if (is_cased && !prev_cased)
+      out += c == 0xdf ? "Ss" : py_upper(utf8_encode({c}, 0, 1));  // titlecase
+    else
+      utf8_append(out, is_cased ? lower_cp(c) : c);
+    prev_cased = is_cased;
   }
   return out;
 }
 
 std::string py_capitalize(const std::string& s) {
-  std::string out = ascii_lower(s);
-  if (!out.empty() && out[0] >= 'a' && out[0] <= 'z') out[0] = static_cast<char>(out[0] - 32);
-  return out;
+  std::vector<uint32_t> cps = utf8_decode(s);
+  if (cps.empty()) return "";
+  const std::string head = cps[0] == 0xdf ? "Ss" : py_upper(utf8_encode(cps, 0, 1));  // titlecase of ß
+  return head + py_lower(utf8_encode(cps, 1, cps.size()));
 }
 
 std::string py_replace(const std::string& s, const std::string& from, const std::string& to, int64_t count,

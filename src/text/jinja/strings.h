@@ -1,5 +1,6 @@
 // Python str operations on UTF-8 strings, with Python's semantics (whitespace = str.isspace,
-// indices in code points). Case mapping covers ASCII only: non-ASCII letters are left unchanged.
+// indices in code points). Case mapping covers ASCII, Latin-1, Latin Extended-A, Greek and
+// Cyrillic (with ß -> SS and the final sigma); letters of other scripts are left unchanged.
 #pragma once
 
 #include <cstdint>
@@ -11,11 +12,12 @@ namespace ember::jinja {
 // str.split() / str.rsplit() with no separator: runs of whitespace, ends trimmed.
 std::vector<std::string> split_whitespace(const std::string& s, int64_t maxsplit, bool from_right);
 // str.split(sep) / str.rsplit(sep); an empty separator is a runtime error like in Python.
-std::vector<std::string> split_on(const std::string& s, const std::string& sep, int64_t maxsplit, bool from_right);
+std::vector<std::string> split_on(const std::string& s, const std::string& sep, int64_t maxsplit,
+                                  bool from_right);
 // str.strip(chars) / lstrip / rstrip; chars == nullptr strips whitespace.
 std::string py_strip(const std::string& s, const std::string* chars, bool left, bool right);
-std::string ascii_upper(const std::string& s);
-std::string ascii_lower(const std::string& s);
+std::string py_upper(const std::string& s);
+std::string py_lower(const std::string& s);
 std::string py_title(const std::string& s);
 std::string py_capitalize(const std::string& s);
 // str.replace(old, new, count); the result is bounded by max_bytes (a runtime error beyond).

@@ -27,7 +27,8 @@ class Template {
 
   // Renders with the given top-level variables; runtime errors (including raise_exception) raise
   // ember::Error(kTemplate) naming line and column.
-  std::string render(const std::vector<std::pair<std::string, Value>>& vars, const RenderLimits& limits = {}) const;
+  std::string render(const std::vector<std::pair<std::string, Value>>& vars,
+                     const RenderLimits& limits = {}) const;
 
  private:
   struct Impl;

@@ -123,32 +123,50 @@ Value Value::function(std::string name, std::function<Value(Interp&, const CallA
 double Value::to_double() const {
   if (is_float()) return as_float();
   if (is_bool()) return as_bool() ? 1.0 : 0.0;
-  return static_cast<double>(as_int());
+  if (is_int()) return static_cast<double>(as_int());
+  runtime_error("must be real number, not " + type_name());
 }
 
-int64_t Value::to_int() const { return is_bool() ? (as_bool() ? 1 : 0) : as_int(); }
+int64_t Value::to_int() const {
+  if (is_bool()) return as_bool() ? 1 : 0;
+  if (is_int()) return as_int();
+  runtime_error("'" + type_name() + "' object cannot be interpreted as an integer");
+}
 
 const void* Value::identity() const {
   switch (kind()) {
-    case Kind::kList: return std::get<std::shared_ptr<List>>(v_).get();
-    case Kind::kDict: return std::get<std::shared_ptr<Dict>>(v_).get();
-    case Kind::kObject: return std::get<std::shared_ptr<Object>>(v_).get();
-    case Kind::kFunction: return std::get<std::shared_ptr<Function>>(v_).get();
-    default: return nullptr;
+    case Kind::kList:
+      return std::get<std::shared_ptr<List>>(v_).get();
+    case Kind::kDict:
+      return std::get<std::shared_ptr<Dict>>(v_).get();
+    case Kind::kObject:
+      return std::get<std::shared_ptr<Object>>(v_).get();
+    case Kind::kFunction:
+      return std::get<std::shared_ptr<Function>>(v_).get();
+    default:
+      return nullptr;
   }
 }
 
 bool Value::truthy() const {
   switch (kind()) {
     case Kind::kUndefined:
-    case Kind::kNone: return false;
-    case Kind::kBool: return as_bool();
-    case Kind::kInt: return as_int() != 0;
-    case Kind::kFloat: return as_float() != 0.0;
-    case Kind::kString: return !as_string().empty();
-    case Kind::kList: return !as_list().items.empty();
-    case Kind::kDict: return !as_dict().items.empty();
-    default: return true;
+    case Kind::kNone:
+      return false;
+    case Kind::kBool:
+      return as_bool();
+    case Kind::kInt:
+      return as_int() != 0;
+    case Kind::kFloat:
+      return as_float() != 0.0;
+    case Kind::kString:
+      return !as_string().empty();
+    case Kind::kList:
+      return !as_list().items.empty();
+    case Kind::kDict:
+      return !as_dict().items.empty();
+    default:
+      return true;
   }
 }
 
@@ -215,9 +233,12 @@ std::string string_repr(const std::string& s) {
     } else if (py_isprintable(cp)) {
       utf8_append(out, cp);
     } else {
-      if (cp < 0x100) std::snprintf(buf, sizeof buf, "\\x%02x", cp);
-      else if (cp < 0x10000) std::snprintf(buf, sizeof buf, "\\u%04x", cp);
-      else std::snprintf(buf, sizeof buf, "\\U%08x", cp);
+      if (cp < 0x100)
+        std::snprintf(buf, sizeof buf, "\\x%02x", cp);
+      else if (cp < 0x10000)
+        std::snprintf(buf, sizeof buf, "\\u%04x", cp);
+      else
+        std::snprintf(buf, sizeof buf, "\\U%08x", cp);
       out += buf;
     }
   }
@@ -229,20 +250,29 @@ std::string string_repr(const std::string& s) {
 
 std::string Value::str() const {
   switch (kind()) {
-    case Kind::kUndefined: return "";
-    case Kind::kString: return as_string();
-    default: return repr();
+    case Kind::kUndefined:
+      return "";
+    case Kind::kString:
+      return as_string();
+    default:
+      return repr();
   }
 }
 
 std::string Value::repr() const {
   switch (kind()) {
-    case Kind::kUndefined: return "Undefined";
-    case Kind::kNone: return "None";
-    case Kind::kBool: return as_bool() ? "True" : "False";
-    case Kind::kInt: return std::to_string(as_int());
-    case Kind::kFloat: return float_repr(as_float());
-    case Kind::kString: return string_repr(as_string());
+    case Kind::kUndefined:
+      return "Undefined";
+    case Kind::kNone:
+      return "None";
+    case Kind::kBool:
+      return as_bool() ? "True" : "False";
+    case Kind::kInt:
+      return std::to_string(as_int());
+    case Kind::kFloat:
+      return float_repr(as_float());
+    case Kind::kString:
+      return string_repr(as_string());
     case Kind::kList: {
       const auto& l = as_list();
       std::string out = l.is_tuple ? "(" : "[";
@@ -265,26 +295,43 @@ std::string Value::repr() const {
     }
     case Kind::kObject: {
       const auto& o = as_object();
-      if (o.type_name == "Namespace") return "<Namespace " + Value(std::make_shared<Dict>(o.attrs)).repr() + ">";
+      if (o.type_name == "Namespace")
+        return "<Namespace " + Value(std::make_shared<Dict>(o.attrs)).repr() + ">";
+      if (o.type_name == "LoopContext") {
+        const Value *i = o.attrs.find(std::string_view("index")),
+                    *n = o.attrs.find(std::string_view("length"));
+        if (i && n) return "<LoopContext " + i->repr() + "/" + n->repr() + ">";
+      }
       return "<" + o.type_name + ">";
     }
-    case Kind::kFunction: return "<function " + as_function().name + ">";
+    case Kind::kFunction:
+      return "<function " + as_function().name + ">";
   }
   return "";
 }
 
 std::string Value::type_name() const {
   switch (kind()) {
-    case Kind::kUndefined: return "Undefined";
-    case Kind::kNone: return "NoneType";
-    case Kind::kBool: return "bool";
-    case Kind::kInt: return "int";
-    case Kind::kFloat: return "float";
-    case Kind::kString: return "str";
-    case Kind::kList: return as_list().is_tuple ? "tuple" : "list";
-    case Kind::kDict: return "dict";
-    case Kind::kObject: return as_object().type_name;
-    case Kind::kFunction: return "function";
+    case Kind::kUndefined:
+      return "Undefined";
+    case Kind::kNone:
+      return "NoneType";
+    case Kind::kBool:
+      return "bool";
+    case Kind::kInt:
+      return "int";
+    case Kind::kFloat:
+      return "float";
+    case Kind::kString:
+      return "str";
+    case Kind::kList:
+      return as_list().is_tuple ? "tuple" : "list";
+    case Kind::kDict:
+      return "dict";
+    case Kind::kObject:
+      return as_object().type_name;
+    case Kind::kFunction:
+      return "function";
   }
   return "object";
 }
@@ -312,8 +359,10 @@ bool py_equal(const Value& a, const Value& b) {
   if (a.kind() != b.kind()) return false;
   switch (a.kind()) {
     case K::kUndefined:
-    case K::kNone: return true;
-    case K::kString: return a.as_string() == b.as_string();
+    case K::kNone:
+      return true;
+    case K::kString:
+      return a.as_string() == b.as_string();
     case K::kList: {
       const auto &x = a.as_list(), &y = b.as_list();
       if (x.is_tuple != y.is_tuple || x.items.size() != y.items.size()) return false;
@@ -330,13 +379,13 @@ bool py_equal(const Value& a, const Value& b) {
       }
       return true;
     }
-    default: return a.identity() == b.identity();
+    default:
+      return a.identity() == b.identity();
   }
 }
 
 bool py_less(const Value& a, const Value& b) {
-  if (a.is_undefined() || b.is_undefined())
-    runtime_error((a.is_undefined() ? a : b).undefined_hint());
+  if (a.is_undefined() || b.is_undefined()) runtime_error((a.is_undefined() ? a : b).undefined_hint());
   if (a.is_number() && b.is_number()) return compare_numbers(a, b) == -1;
   if (a.is_string() && b.is_string()) return a.as_string() < b.as_string();
   if (a.is_list() && b.is_list() && a.as_list().is_tuple == b.as_list().is_tuple) {
@@ -356,15 +405,21 @@ bool py_less(const Value& a, const Value& b) {
 Value from_json(const nlohmann::ordered_json& j) {
   using T = nlohmann::ordered_json::value_t;
   switch (j.type()) {
-    case T::null: return Value::none();
-    case T::boolean: return Value(j.get<bool>());
-    case T::number_integer: return Value(j.get<int64_t>());
+    case T::null:
+      return Value::none();
+    case T::boolean:
+      return Value(j.get<bool>());
+    case T::number_integer:
+      return Value(j.get<int64_t>());
     case T::number_unsigned: {
       const uint64_t u = j.get<uint64_t>();
-      return u <= static_cast<uint64_t>(INT64_MAX) ? Value(static_cast<int64_t>(u)) : Value(static_cast<double>(u));
+      return u <= static_cast<uint64_t>(INT64_MAX) ? Value(static_cast<int64_t>(u))
+                                                   : Value(static_cast<double>(u));
     }
-    case T::number_float: return Value(j.get<double>());
-    case T::string: return Value(j.get<std::string>());
+    case T::number_float:
+      return Value(j.get<double>());
+    case T::string:
+      return Value(j.get<std::string>());
     case T::array: {
       std::vector<Value> items;
       items.reserve(j.size());
@@ -378,7 +433,8 @@ Value from_json(const nlohmann::ordered_json& j) {
       for (const auto& [k, v] : j.items()) d->items.emplace_back(Value(k), from_json(v));
       return Value(std::move(d));
     }
-    default: runtime_error("unsupported JSON value type (binary or discarded)");
+    default:
+      runtime_error("unsupported JSON value type (binary or discarded)");
   }
 }
 
@@ -410,13 +466,27 @@ void json_escape(std::string& out, const std::string& s, bool ensure_ascii) {
   for (char ch : s) {
     const auto c = static_cast<unsigned char>(ch);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
       default:
         if (c < 0x20) {
           char buf[8];
@@ -438,12 +508,18 @@ std::string json_float(double d) {
 
 std::string json_key(const Value& k) {
   switch (k.kind()) {
-    case Value::Kind::kString: return k.as_string();
-    case Value::Kind::kInt: return std::to_string(k.as_int());
-    case Value::Kind::kFloat: return json_float(k.as_float());
-    case Value::Kind::kBool: return k.as_bool() ? "true" : "false";
-    case Value::Kind::kNone: return "null";
-    default: runtime_error("keys must be str, int, float, bool or None, not " + k.type_name());
+    case Value::Kind::kString:
+      return k.as_string();
+    case Value::Kind::kInt:
+      return std::to_string(k.as_int());
+    case Value::Kind::kFloat:
+      return json_float(k.as_float());
+    case Value::Kind::kBool:
+      return k.as_bool() ? "true" : "false";
+    case Value::Kind::kNone:
+      return "null";
+    default:
+      runtime_error("keys must be str, int, float, bool or None, not " + k.type_name());
   }
 }
 
@@ -453,11 +529,21 @@ void dump(std::string& out, const Value& v, const JsonDumpOptions& o, int level)
     for (int i = 0; i < lvl; ++i) out += o.indent;
   };
   switch (v.kind()) {
-    case Value::Kind::kNone: out += "null"; return;
-    case Value::Kind::kBool: out += v.as_bool() ? "true" : "false"; return;
-    case Value::Kind::kInt: out += std::to_string(v.as_int()); return;
-    case Value::Kind::kFloat: out += json_float(v.as_float()); return;
-    case Value::Kind::kString: json_escape(out, v.as_string(), o.ensure_ascii); return;
+    case Value::Kind::kNone:
+      out += "null";
+      return;
+    case Value::Kind::kBool:
+      out += v.as_bool() ? "true" : "false";
+      return;
+    case Value::Kind::kInt:
+      out += std::to_string(v.as_int());
+      return;
+    case Value::Kind::kFloat:
+      out += json_float(v.as_float());
+      return;
+    case Value::Kind::kString:
+      json_escape(out, v.as_string(), o.ensure_ascii);
+      return;
     case Value::Kind::kList: {
       const auto& items = v.as_list().items;
       if (items.empty()) {
@@ -512,11 +598,16 @@ std::string to_json_text(const Value& v, const JsonDumpOptions& options) {
 
 nlohmann::ordered_json to_json(const Value& v) {
   switch (v.kind()) {
-    case Value::Kind::kNone: return nullptr;
-    case Value::Kind::kBool: return v.as_bool();
-    case Value::Kind::kInt: return v.as_int();
-    case Value::Kind::kFloat: return v.as_float();
-    case Value::Kind::kString: return v.as_string();
+    case Value::Kind::kNone:
+      return nullptr;
+    case Value::Kind::kBool:
+      return v.as_bool();
+    case Value::Kind::kInt:
+      return v.as_int();
+    case Value::Kind::kFloat:
+      return v.as_float();
+    case Value::Kind::kString:
+      return v.as_string();
     case Value::Kind::kList: {
       auto arr = nlohmann::ordered_json::array();
       for (const auto& e : v.as_list().items) arr.push_back(to_json(e));
@@ -527,7 +618,8 @@ nlohmann::ordered_json to_json(const Value& v) {
       for (const auto& [k, val] : v.as_dict().items) obj[json_key(k)] = to_json(val);
       return obj;
     }
-    default: runtime_error("Object of type " + v.type_name() + " is not JSON serializable");
+    default:
+      runtime_error("Object of type " + v.type_name() + " is not JSON serializable");
   }
 }
 
