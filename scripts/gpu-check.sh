@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Device-machine run of the CUDA backend (issue #8): build (preset cuda), CUDA unit + golden
+# tests, compute-sanitizer on the op tests, GEMV bandwidth, whole-model decode on random
+# E2B/E4B checkpoints, transformers side by side. Logs go to $OUT (or ./gpu-out).
+#   bash scripts/gpu-check.sh [build] [test] [sanitize] [gemv] [model] [e4b] [hf] [full]   (default: all but full)
+set -uo pipefail
+OUT=${OUT:-$PWD/gpu-out}
+mkdir -p "$OUT"
+steps=${*:-build test sanitize gemv model e4b hf}
+has() { [[ " $steps " == *" $1 "* ]]; }
+J=$(nproc)
+T0=$(date +%s)
+stamp() { echo "=== [$(( $(date +%s) - T0 ))s] $*" | tee -a "$OUT/summary.txt"; }
+nvidia-smi --query-gpu=name,memory.total,clocks.max.sm,clocks.max.mem,driver_version --format=csv | tee -a "$OUT/summary.txt"
+
+if has build; then
+  stamp build
+  cmake --preset cuda > "$OUT/build.log" 2>&1 && cmake --build --preset cuda -j "$J" >> "$OUT/build.log" 2>&1
+  rc=$?; stamp "build rc=$rc"; tail -20 "$OUT/build.log" | grep -iE "error|warning" | head -20
+  [ $rc -ne 0 ] && { tail -40 "$OUT/build.log"; exit 1; }
+fi
+B=build-cuda/bin
+TESTS=build-cuda/tests/ember_tests
+if has test; then
+  stamp "cuda tests"
+  $TESTS --gtest_filter='Cuda*' > "$OUT/tests.log" 2>&1; rc=$?
+  grep -E "^\[  (PASSED|FAILED) |FAILED|cuda golden|Failure" "$OUT/tests.log" | head -60
+  stamp "cuda tests rc=$rc"
+fi
+if has sanitize; then
+  stamp "compute-sanitizer memcheck (ops subset)"
+  timeout 240 compute-sanitizer --tool memcheck --error-exitcode 9 $TESTS \
+    --gtest_filter='CudaOps.Attention:CudaOps.Rope:CudaOps.RmsNorm:CudaOps.Elementwise:CudaOps.EmbeddingRows:CudaOps.DescriptionAndBuffers:CudaGolden.LogitsMatchReference/5' \
+    > "$OUT/sanitize.log" 2>&1; rc=$?
+  grep -E "ERROR SUMMARY|PASSED|FAILED" "$OUT/sanitize.log" | head; stamp "sanitize rc=$rc"
+fi
+if has gemv; then
+  stamp "gemv bench"
+  $B/bench_cuda gemv --reps 30 2>&1 | tee "$OUT/gemv.txt"
+fi
+model_bench() {  # variant format
+  local dir=/tmp/rand-$1-$2
+  [ -f $dir/model.safetensors ] || { mkdir -p $dir && $B/make_random_gemma4 --variant $1 --format $2 --out $dir; }
+  $B/bench_cuda model $dir --backend cuda --prompt 128 --decode 128 2>&1 | tee -a "$OUT/model.txt"
+}
+if has model; then
+  stamp "model bench e2b"
+  model_bench e2b q4
+  $B/bench_cuda model /tmp/rand-e2b-q4 --backend cuda:bf16 --prompt 512 --decode 32 2>&1 | tee -a "$OUT/model.txt"
+  model_bench e2b q8
+fi
+if has e4b; then
+  stamp "model bench e4b"
+  model_bench e4b q4
+fi
+if has hf; then
+  stamp "transformers baseline"
+  PYTHONUNBUFFERED=1 timeout 240 python3 tools/bench_transformers_gemma4.py --variant e2b --prompt 128 --decode 128 2>&1 | grep -v Warning | tail -3 | tee -a "$OUT/model.txt"
+fi
+if has full; then
+  stamp "full ctest"
+  ctest --test-dir build-cuda -j "$J" --output-on-failure > "$OUT/ctest.log" 2>&1; tail -5 "$OUT/ctest.log"
+fi
+stamp done

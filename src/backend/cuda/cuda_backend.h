@@ -1,0 +1,49 @@
+// The CUDA implementation of Backend (issue #8). Activations live in device memory (f32);
+// weights are mirrored to the device once, in their stored format, on first use of a Matrix
+// (cache keyed by its data pointer). All work is queued on one stream, in call order; the
+// host waits only in download() (and when the small-argument staging ring wraps), so a
+// call's output is visible to every later call, as the interface requires.
+//
+// Precision of large-T matmuls (prefill, T > kGemvMaxT): dequantize + cuBLAS GEMM in
+//   "cuda" / "cuda:f32"  f32 (exact reference numerics, slower),
+//   "cuda:tf32"          f32 storage, TF32 tensor cores,
+//   "cuda:bf16"          bf16 weights and activations, f32 accumulation (fastest).
+// T <= kGemvMaxT (decode) always runs the f32-accumulating GEMV kernels on stored weights.
+//
+// This header has no CUDA types so that host-only code (make_backend, tools) can include it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string_view>
+
+#include "backend/backend.h"
+
+namespace ember {
+
+enum class CudaGemmPrecision { kF32, kTf32, kBf16 };
+
+struct CudaBackendOptions {
+  int device = 0;
+  CudaGemmPrecision gemm = CudaGemmPrecision::kF32;
+};
+
+// Parses "cuda", "cuda:f32", "cuda:tf32", "cuda:bf16" (ember::Error otherwise).
+CudaBackendOptions parse_cuda_backend_name(std::string_view name);
+
+// Throws ember::Error kUnsupported when no CUDA device is usable.
+std::unique_ptr<Backend> make_cuda_backend(const CudaBackendOptions& opts);
+
+// True when the build has CUDA and a device is present (tests skip otherwise).
+bool cuda_device_available();
+
+// Waits for all queued work of a CUDA backend (benchmarks); no-op for other backends.
+void cuda_synchronize(Backend& b);
+
+// Benchmark helper: device milliseconds per call of fn (which must only queue backend ops),
+// median of `reps` timed calls after one warm-up call. With graph = true fn is captured
+// once into a CUDA graph and the graph is replayed, which removes host launch gaps.
+double cuda_time_ms(Backend& b, const std::function<void()>& fn, int reps, bool graph);
+
+}  // namespace ember
