@@ -132,8 +132,8 @@ int bench_gemv(int argc, char** argv) {
   }
   std::vector<uint16_t> sb(size_t(64) << 20);  // bf16 scales/biases/dense values: small, finite
   for (size_t i = 0; i < sb.size(); ++i) sb[i] = f32_to_bf16(0.001f * float(int(i % 97) - 48));
-  std::printf("%-30s %8s %8s %6s %10s %10s %9s %9s\n", "shape", "rows", "cols", "fmt", "MB/matrix", "copies",
-              "GB/s graph", "GB/s launch");
+  std::printf("%-30s %8s %8s %5s %9s %7s %10s %11s %8s %8s %8s\n", "shape", "rows", "cols", "fmt", "MB/matrix",
+              "copies", "GB/s graph", "GB/s launch", "R=1", "R=2", "R=4");
   for (const Shape& s : shapes) {
     Matrix m;
     m.rows = s.rows, m.cols = s.cols;
@@ -177,9 +177,15 @@ int bench_gemv(int argc, char** argv) {
     const double ms_graph = cuda_time_ms(*be, run, reps, true);
     const double ms_launch = cuda_time_ms(*be, run, std::max(3, reps / 5), false);
     const double bytes = double(mat_bytes) * double(ms.size());
-    std::printf("%-30s %8lld %8lld %6s %10.2f %10zu %9.0f %9.0f\n", s.what, (long long)s.rows, (long long)s.cols,
-                s.bits == 4 ? "q4" : s.bits == 8 ? "q8" : "bf16", double(mat_bytes) / 1e6, ms.size(),
-                bytes / ms_graph / 1e6, bytes / ms_launch / 1e6);
+    double forced[3];
+    for (int i = 0; i < 3; ++i) {  // rows per warp forced to 1, 2, 4 (graph timing)
+      cuda_set_gemv_rows_per_warp(1 << i);
+      forced[i] = bytes / cuda_time_ms(*be, run, std::max(3, reps / 3), true) / 1e6;
+    }
+    cuda_set_gemv_rows_per_warp(0);
+    std::printf("%-30s %8lld %8lld %5s %9.2f %7zu %10.0f %11.0f %8.0f %8.0f %8.0f\n", s.what, (long long)s.rows,
+                (long long)s.cols, s.bits == 4 ? "q4" : s.bits == 8 ? "q8" : "bf16", double(mat_bytes) / 1e6,
+                ms.size(), bytes / ms_graph / 1e6, bytes / ms_launch / 1e6, forced[0], forced[1], forced[2]);
     }
     be.reset();  // free the mirrors of this shape before the next one
     be = make_backend("cuda");

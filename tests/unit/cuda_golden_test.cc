@@ -11,6 +11,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "backend/cuda/cuda_backend.h"
@@ -52,13 +53,16 @@ Diff compare(const std::vector<float>& got, const std::vector<float>& want, int6
 
 constexpr double kTol = 1e-3;
 
-class CudaGolden : public ::testing::TestWithParam<std::string> {};
+// (fixture, backend name): "cuda" records decode steps as CUDA graphs, "cuda:nograph" launches
+// every op; both must match.
+class CudaGolden : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {};
 
 TEST_P(CudaGolden, LogitsMatchReference) {
   if (!cuda_device_available()) GTEST_SKIP() << "no CUDA device";
-  const std::string dir = kFixtures + GetParam();
+  const std::string fixture = std::get<0>(GetParam()), be = std::get<1>(GetParam());
+  const std::string dir = kFixtures + fixture;
   ModelLoadOptions lo;
-  lo.backend = "cuda";
+  lo.backend = be;
   lo.f32_reference = true;
   auto model = load_language_model(dir, lo);
   auto ids = fixture_ids(dir);
@@ -72,10 +76,10 @@ TEST_P(CudaGolden, LogitsMatchReference) {
   std::vector<float> got;
   model->forward(ids.data(), T, *st, fo, &got);
   Diff d = compare(got, want, T, V);
-  std::printf("[ cuda golden ] %-24s prefill max_abs %.3g top1 mismatches %lld\n", GetParam().c_str(), d.max_abs,
+  std::printf("[ cuda golden ] %-24s prefill max_abs %.3g top1 mismatches %lld\n", (fixture + " " + be).c_str(), d.max_abs,
               (long long)d.top1_mismatch);
-  EXPECT_LE(d.max_abs, kTol) << GetParam();
-  EXPECT_EQ(d.top1_mismatch, 0) << GetParam();
+  EXPECT_LE(d.max_abs, kTol) << fixture << " " << be;
+  EXPECT_EQ(d.top1_mismatch, 0) << fixture << " " << be;
 
   auto st2 = model->new_state(4096, 512);
   std::vector<float> step, all;
@@ -85,26 +89,30 @@ TEST_P(CudaGolden, LogitsMatchReference) {
     all.insert(all.end(), step.begin(), step.end());
   }
   d = compare(all, want, T, V);
-  std::printf("[ cuda golden ] %-24s decode  max_abs %.3g top1 mismatches %lld\n", GetParam().c_str(), d.max_abs,
+  std::printf("[ cuda golden ] %-24s decode  max_abs %.3g top1 mismatches %lld\n", (fixture + " " + be).c_str(), d.max_abs,
               (long long)d.top1_mismatch);
-  EXPECT_LE(d.max_abs, kTol) << GetParam() << " (token by token)";
-  EXPECT_EQ(d.top1_mismatch, 0) << GetParam() << " (token by token)";
+  EXPECT_LE(d.max_abs, kTol) << fixture << " " << be << " (token by token)";
+  EXPECT_EQ(d.top1_mismatch, 0) << fixture << " " << be << " (token by token)";
 
   auto st3 = model->new_state(4096, 3);  // chunks of 3 (GEMV path) with YOCO
   model->forward(ids.data(), T, *st3, fo, &step);
   std::vector<float> last(want.end() - V, want.end());
   d = compare(step, last, 1, V);
-  EXPECT_LE(d.max_abs, kTol) << GetParam() << " (chunked + YOCO)";
+  EXPECT_LE(d.max_abs, kTol) << fixture << " " << be << " (chunked + YOCO)";
   EXPECT_EQ(d.top1_mismatch, 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, CudaGolden,
-                         ::testing::Values("hf_text_e2b_bf16", "hf_mm_e2b_bf16", "hf_mm_e2b_f32",
-                                           "hf_text_e4b_long_bf16", "hf_text_moe_keqv_bf16", "mlx_text_e2b_4bit",
-                                           "mlx_text_e4b_8bit_gs32", "mlx_mm_e2b_4bit", "mlx_mm_e2b_mixed"));
+                         ::testing::Combine(::testing::Values("hf_text_e2b_bf16", "hf_mm_e2b_bf16", "hf_mm_e2b_f32",
+                                                              "hf_text_e4b_long_bf16", "hf_text_moe_keqv_bf16",
+                                                              "mlx_text_e2b_4bit", "mlx_text_e4b_8bit_gs32",
+                                                              "mlx_mm_e2b_4bit", "mlx_mm_e2b_mixed"),
+                                            ::testing::Values("cuda", "cuda:nograph")));
 
 TEST(CudaBackendName, UnknownVariantIsAnError) {
   EXPECT_THROW(make_backend("cuda:int3"), Error);
+  EXPECT_THROW(make_backend("cudax"), Error);
+  EXPECT_THROW(make_backend("cuda:bf16:"), Error);
 }
 
 }  // namespace

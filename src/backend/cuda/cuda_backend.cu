@@ -34,15 +34,6 @@ void check_cublas(cublasStatus_t st, const char* what) {
 struct GrowBuffer {
   void* p = nullptr;
   size_t bytes = 0;
-  void* get(size_t n) {
-    if (n > bytes) {
-      if (p) EMBER_CUDA_CHECK(cudaFree(p));
-      p = nullptr;
-      EMBER_CUDA_CHECK(cudaMalloc(&p, n));
-      bytes = n;
-    }
-    return p;
-  }
   ~GrowBuffer() {
     if (p) cudaFree(p);
   }
@@ -54,7 +45,12 @@ class CudaBackend final : public Backend {
   ~CudaBackend() override;
 
   std::string description() const override { return desc_; }
-  void synchronize() { EMBER_CUDA_CHECK(cudaStreamSynchronize(stream_)); }
+  // Ends a capture in progress (launching what it recorded), then waits for the stream.
+  void synchronize() {
+    flush();
+    EMBER_CUDA_CHECK(cudaStreamSynchronize(stream_));
+    eager_ = false;
+  }
   double time_ms(const std::function<void()>& fn, int reps, bool graph);
 
   float* alloc(size_t n) override;
@@ -67,21 +63,21 @@ class CudaBackend final : public Backend {
   void embedding_rows(const Matrix& E, const int32_t* ids, int64_t T, float* out, float scale) override;
 
   void rmsnorm(const float* x, const float* w, int64_t n_rows, int64_t dim, float eps, float* out) override {
-    if (n_rows > 0 && dim > 0) cuda::rmsnorm(x, w, n_rows, dim, eps, out, stream_);
+    if (n_rows > 0 && dim > 0) { enqueue(); cuda::rmsnorm(x, w, n_rows, dim, eps, out, stream_); }
   }
   void rope(float* x, int64_t T, int n_heads, int head_dim, const int32_t* positions,
             const float* inv_freq) override;
   void gelu_tanh_mul(const float* gate, const float* up, int64_t n, float* out) override {
-    cuda::gelu_tanh_mul(gate, up, n, out, stream_);
+    { enqueue(); cuda::gelu_tanh_mul(gate, up, n, out, stream_); }
   }
-  void gelu_tanh(float* x, int64_t n) override { cuda::gelu_tanh_mul(x, nullptr, n, x, stream_); }
-  void softcap(float* x, int64_t n, float cap) override { cuda::softcap(x, n, cap, stream_); }
+  void gelu_tanh(float* x, int64_t n) override { { enqueue(); cuda::gelu_tanh_mul(x, nullptr, n, x, stream_); } }
+  void softcap(float* x, int64_t n, float cap) override { { enqueue(); cuda::softcap(x, n, cap, stream_); } }
 
-  void add(float* y, const float* x, int64_t n) override { cuda::binary(cuda::Binary::kAdd, y, x, 1.0f, n, stream_); }
-  void mul(float* y, const float* x, int64_t n) override { cuda::binary(cuda::Binary::kMul, y, x, 1.0f, n, stream_); }
-  void scale(float* y, float s, int64_t n) override { cuda::scale(y, s, n, stream_); }
+  void add(float* y, const float* x, int64_t n) override { { enqueue(); cuda::binary(cuda::Binary::kAdd, y, x, 1.0f, n, stream_); } }
+  void mul(float* y, const float* x, int64_t n) override { { enqueue(); cuda::binary(cuda::Binary::kMul, y, x, 1.0f, n, stream_); } }
+  void scale(float* y, float s, int64_t n) override { { enqueue(); cuda::scale(y, s, n, stream_); } }
   void add_scaled(float* y, const float* x, float s, int64_t n) override {
-    cuda::binary(cuda::Binary::kAddScaled, y, x, s, n, stream_);
+    { enqueue(); cuda::binary(cuda::Binary::kAddScaled, y, x, s, n, stream_); }
   }
 
   void attention(const ref::AttentionShape& shape, const float* q, const float* K, const float* V,
@@ -110,13 +106,47 @@ class CudaBackend final : public Backend {
   };
   std::unordered_map<const void*, ArrayMirror> arrays_;
   void gemm(const DevMatrix& W, const float* x, int64_t T, float* y);
+  void* grow(GrowBuffer& b, size_t n);
+
+  // Decode as CUDA graphs: the ops queued between two host synchronizations (a decode step
+  // runs from the first op after the previous logits download to the next download) are
+  // recorded by stream capture instead of being launched one by one; at the sync point the
+  // recording becomes a graph, which updates the executable graph of the previous step
+  // in place (cudaGraphExecUpdate: same topology, new kernel arguments such as positions)
+  // or is instantiated anew, and is launched once. Anything that needs the host to wait
+  // (weight upload, buffer frees, pageable uploads, ring wrap) or cuBLAS (prefill) first
+  // flushes the recording and runs eagerly until the next sync.
+  void enqueue() {
+    if (graphs_ && !capturing_ && !eager_) {
+      EMBER_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeRelaxed));
+      capturing_ = true;
+    }
+  }
+  void flush();
+  void go_eager() {
+    flush();
+    eager_ = true;
+  }
+  bool graphs_ = true, capturing_ = false, eager_ = false;
+  cudaGraphExec_t exec_ = nullptr;
 
   CudaBackendOptions opts_;
   std::string desc_;
   cudaStream_t stream_ = nullptr;
   cublasHandle_t cublas_ = nullptr;
-  std::unordered_map<const uint8_t*, DevMatrix> mirrors_;
-  std::vector<void*> weight_allocs_;
+  struct Mirror {
+    DevMatrix d;
+    std::vector<void*> allocs;
+    // What the mirror was made from: a Matrix whose storage was freed and whose address was
+    // reused (tests) must not hit a stale mirror. Weights must outlive the backend anyway.
+    int64_t rows = 0, cols = 0;
+    WeightFormat format{};
+    int bits = 0, gs = 0;
+    const uint8_t* scales = nullptr;
+    uint8_t head[16] = {}, tail[16] = {};
+    size_t n_bytes = 0;
+  };
+  std::unordered_map<const uint8_t*, Mirror> mirrors_;
   // Host-argument staging: a pinned ring and a device ring of the same size; slot i of one
   // is copied to slot i of the other on the stream. When the ring wraps, the host waits for
   // the stream, so no slot is overwritten while a queued copy or kernel may still read it.
@@ -127,7 +157,7 @@ class CudaBackend final : public Backend {
   GrowBuffer dq_, xb_, attn_ws_, big_arg_;
 };
 
-CudaBackend::CudaBackend(const CudaBackendOptions& o) : opts_(o) {
+CudaBackend::CudaBackend(const CudaBackendOptions& o) : graphs_(o.graphs), opts_(o) {
   EMBER_CUDA_CHECK(cudaSetDevice(o.device));
   cudaDeviceProp prop{};
   EMBER_CUDA_CHECK(cudaGetDeviceProperties(&prop, o.device));
@@ -138,13 +168,20 @@ CudaBackend::CudaBackend(const CudaBackendOptions& o) : opts_(o) {
   EMBER_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&ring_dev_), kRingBytes));
   const char* prec = o.gemm == CudaGemmPrecision::kF32 ? "f32" : o.gemm == CudaGemmPrecision::kTf32 ? "tf32" : "bf16";
   desc_ = detail::concat("cuda (", prop.name, ", sm_", prop.major, prop.minor, ", ", prop.multiProcessorCount,
-                         " SMs, prefill gemm ", prec, ")");
+                         " SMs, prefill gemm ", prec, o.graphs ? ", decode graphs" : ", no graphs", ")");
 }
 
 CudaBackend::~CudaBackend() {
+  if (capturing_) {
+    cudaGraph_t g = nullptr;
+    cudaStreamEndCapture(stream_, &g);
+    if (g) cudaGraphDestroy(g);
+  }
+  if (exec_) cudaGraphExecDestroy(exec_);
   cudaStreamSynchronize(stream_);
   for (auto& [k, a] : arrays_) cudaFree(a.dev);
-  for (void* p : weight_allocs_) cudaFree(p);
+  for (auto& [k, m] : mirrors_)
+    for (void* p : m.allocs) cudaFree(p);
   if (ring_dev_) cudaFree(ring_dev_);
   if (ring_host_) cudaFreeHost(ring_host_);
   if (cublas_) cublasDestroy(cublas_);
@@ -154,6 +191,7 @@ CudaBackend::~CudaBackend() {
 float* CudaBackend::alloc(size_t n) {
   void* p = nullptr;
   const size_t bytes = std::max<size_t>(n * sizeof(float), 256);
+  flush();
   EMBER_CUDA_CHECK(cudaMalloc(&p, bytes));
   EMBER_CUDA_CHECK(cudaMemsetAsync(p, 0, bytes, stream_));
   return static_cast<float*>(p);
@@ -161,24 +199,27 @@ float* CudaBackend::alloc(size_t n) {
 
 void CudaBackend::free(float* p) {
   if (!p) return;
-  EMBER_CUDA_CHECK(cudaStreamSynchronize(stream_));  // queued work may still use it
+  synchronize();  // queued work may still use it
   EMBER_CUDA_CHECK(cudaFree(p));
 }
 
 void CudaBackend::upload(float* dst, const float* src, size_t n) {
   if (n == 0) return;
-  // Pageable source: the copy has consumed it when cudaMemcpyAsync returns.
+  // Pageable source: the copy has consumed it when cudaMemcpyAsync returns (not capturable).
+  go_eager();
   EMBER_CUDA_CHECK(cudaMemcpyAsync(dst, src, n * sizeof(float), cudaMemcpyHostToDevice, stream_));
 }
 
 void CudaBackend::download(float* dst, const float* src, size_t n) {
   if (n == 0) return;
+  flush();
   EMBER_CUDA_CHECK(cudaMemcpyAsync(dst, src, n * sizeof(float), cudaMemcpyDeviceToHost, stream_));
-  EMBER_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  synchronize();
 }
 
 void CudaBackend::copy(float* dst, const float* src, size_t n) {
   if (n == 0 || dst == src) return;
+  enqueue();
   EMBER_CUDA_CHECK(cudaMemcpyAsync(dst, src, n * sizeof(float), cudaMemcpyDeviceToDevice, stream_));
 }
 
@@ -186,7 +227,7 @@ size_t CudaBackend::pin(const void* host, size_t bytes) {
   const size_t need = (bytes + 255) / 256 * 256;
   if (need > kRingBytes) return kRingBytes;
   if (ring_pos_ + need > kRingBytes) {
-    EMBER_CUDA_CHECK(cudaStreamSynchronize(stream_));  // every queued reader of the ring is done
+    synchronize();  // every queued reader of the ring is done
     ring_pos_ = 0;
   }
   const size_t at = ring_pos_;
@@ -198,13 +239,46 @@ size_t CudaBackend::pin(const void* host, size_t bytes) {
 const void* CudaBackend::stage_bytes(const void* host, size_t bytes) {
   const size_t at = pin(host, bytes);
   if (at == kRingBytes) {  // rare (huge position arrays): a dedicated buffer, synchronous
-    EMBER_CUDA_CHECK(cudaStreamSynchronize(stream_));
-    void* p = big_arg_.get(bytes);
+    void* p = grow(big_arg_, bytes);
+    synchronize();
     EMBER_CUDA_CHECK(cudaMemcpy(p, host, bytes, cudaMemcpyHostToDevice));
     return p;
   }
+  enqueue();
   EMBER_CUDA_CHECK(cudaMemcpyAsync(ring_dev_ + at, ring_host_ + at, bytes, cudaMemcpyHostToDevice, stream_));
   return ring_dev_ + at;
+}
+
+void CudaBackend::flush() {
+  if (!capturing_) return;
+  capturing_ = false;
+  cudaGraph_t g = nullptr;
+  EMBER_CUDA_CHECK(cudaStreamEndCapture(stream_, &g));
+  if (exec_) {
+    cudaGraphExecUpdateResultInfo info{};
+    if (cudaGraphExecUpdate(exec_, g, &info) != cudaSuccess) {  // other topology: rebuild
+      (void)cudaGetLastError();
+      EMBER_CUDA_CHECK(cudaGraphExecDestroy(exec_));
+      exec_ = nullptr;
+    }
+  }
+  if (!exec_) EMBER_CUDA_CHECK(cudaGraphInstantiate(&exec_, g, 0));
+  EMBER_CUDA_CHECK(cudaGraphLaunch(exec_, stream_));
+  EMBER_CUDA_CHECK(cudaGraphDestroy(g));
+}
+
+void* CudaBackend::grow(GrowBuffer& b, size_t n) {
+  if (n > b.bytes) {
+    if (b.p) {
+      synchronize();  // queued work may still read the old buffer
+      EMBER_CUDA_CHECK(cudaFree(b.p));
+      b.p = nullptr, b.bytes = 0;
+    }
+    flush();
+    EMBER_CUDA_CHECK(cudaMalloc(&b.p, n));
+    b.bytes = n;
+  }
+  return b.p;
 }
 
 cuda::Positions CudaBackend::pos_arg(const int32_t* host, int64_t n) {
@@ -225,7 +299,7 @@ const void* CudaBackend::mirrored_array(const void* host, size_t bytes) {
   }
   if (m.cap < bytes) {
     if (m.dev) {
-      EMBER_CUDA_CHECK(cudaStreamSynchronize(stream_));
+      synchronize();
       EMBER_CUDA_CHECK(cudaFree(m.dev));
     }
     m.cap = std::max<size_t>(bytes * 2, 256);
@@ -235,9 +309,10 @@ const void* CudaBackend::mirrored_array(const void* host, size_t bytes) {
   uint8_t* dst = static_cast<uint8_t*>(m.dev) + lo;
   const size_t at = pin(h + lo, hi - lo);
   if (at == kRingBytes) {
-    EMBER_CUDA_CHECK(cudaStreamSynchronize(stream_));
+    synchronize();
     EMBER_CUDA_CHECK(cudaMemcpy(dst, h + lo, hi - lo, cudaMemcpyHostToDevice));
   } else {
+    enqueue();
     EMBER_CUDA_CHECK(cudaMemcpyAsync(dst, ring_host_ + at, hi - lo, cudaMemcpyHostToDevice, stream_));
   }
   m.shadow.assign(h, h + bytes);
@@ -247,13 +322,30 @@ const void* CudaBackend::mirrored_array(const void* host, size_t bytes) {
 // Uploads W once in its stored format (affine codes + scales/biases, dense elements); other
 // formats are dequantized on the host to dense f32 first.
 const DevMatrix& CudaBackend::mirror(const Matrix& W) {
-  auto it = mirrors_.find(W.data);
-  if (it != mirrors_.end()) return it->second;
   if (!W.data || W.rows <= 0 || W.cols <= 0) fail(ErrorCode::kInvalidArgument, W.name, ": empty matrix");
+  const size_t n_bytes = size_t(W.rows) * W.row_bytes;
+  const size_t fp = std::min<size_t>(16, n_bytes);
+  auto it = mirrors_.find(W.data);
+  if (it != mirrors_.end()) {
+    const Mirror& m = it->second;
+    if (m.rows == W.rows && m.cols == W.cols && m.format == W.format && m.bits == W.bits && m.gs == W.group_size &&
+        m.scales == W.scales && m.n_bytes == n_bytes && std::memcmp(m.head, W.data, fp) == 0 &&
+        std::memcmp(m.tail, W.data + n_bytes - fp, fp) == 0)
+      return m.d;
+    synchronize();  // stale (the host storage was reused): drop it
+    for (void* p : m.allocs) EMBER_CUDA_CHECK(cudaFree(p));
+    mirrors_.erase(it);
+  }
+  synchronize();  // the uploads below are synchronous copies
+  Mirror mir;
+  mir.rows = W.rows, mir.cols = W.cols, mir.format = W.format, mir.bits = W.bits, mir.gs = W.group_size;
+  mir.scales = W.scales, mir.n_bytes = n_bytes;
+  std::memcpy(mir.head, W.data, fp);
+  std::memcpy(mir.tail, W.data + n_bytes - fp, fp);
   auto put = [&](const void* src, size_t bytes) -> const uint8_t* {
     void* p = nullptr;
     EMBER_CUDA_CHECK(cudaMalloc(&p, std::max<size_t>(bytes, 16)));
-    weight_allocs_.push_back(p);
+    mir.allocs.push_back(p);
     EMBER_CUDA_CHECK(cudaMemcpy(p, src, bytes, cudaMemcpyHostToDevice));
     return static_cast<const uint8_t*>(p);
   };
@@ -285,16 +377,19 @@ const DevMatrix& CudaBackend::mirror(const Matrix& W) {
     d.row_bytes = size_t(W.cols) * 4;
     d.data = put(host.data(), host.size() * 4);
   }
-  return mirrors_.emplace(W.data, d).first->second;
+  mir.d = d;
+  return mirrors_.emplace(W.data, std::move(mir)).first->second.d;
 }
 
 void CudaBackend::matmul(const Matrix& W, const float* x, int64_t T, float* y) {
   if (T <= 0 || W.rows <= 0) return;
   const DevMatrix& d = mirror(W);
   if (T <= cuda::kGemvMaxT) {
+    enqueue();
     cuda::gemv(d, x, T, y, stream_);
     return;
   }
+  go_eager();  // cuBLAS (prefill) runs outside graphs
   gemm(d, x, T, y);
 }
 
@@ -309,7 +404,7 @@ void CudaBackend::gemm(const DevMatrix& W, const float* x, int64_t T, float* y) 
       direct ? W.rows : std::max<int64_t>(1, std::min<int64_t>(W.rows, (size_t(256) << 20) / (W.cols * es)));
   const __nv_bfloat16* xb = nullptr;
   if (bf16) {
-    auto* p = static_cast<__nv_bfloat16*>(xb_.get(size_t(T * W.cols) * 2));
+    auto* p = static_cast<__nv_bfloat16*>(grow(xb_, size_t(T * W.cols) * 2));
     cuda::f32_to_bf16(x, T * W.cols, p, stream_);
     xb = p;
   }
@@ -320,7 +415,7 @@ void CudaBackend::gemm(const DevMatrix& W, const float* x, int64_t T, float* y) 
     if (direct) {
       A = W.data + size_t(r0) * W.row_bytes;
     } else {
-      void* ws = dq_.get(size_t(n * W.cols) * es);
+      void* ws = grow(dq_, size_t(n * W.cols) * es);
       cuda::dequant_rows(W, r0, n, bf16 ? nullptr : static_cast<float*>(ws),
                          bf16 ? static_cast<__nv_bfloat16*>(ws) : nullptr, stream_);
       A = ws;
@@ -346,6 +441,7 @@ void CudaBackend::embedding_rows(const Matrix& E, const int32_t* ids, int64_t T,
            " is outside the embedding table [0, ", E.rows, ")");
   if (T <= 0) return;
   const DevMatrix& d = mirror(E);
+  enqueue();
   for (int64_t t0 = 0; t0 < T; t0 += 65535) {  // grid.y limit
     const int64_t n = std::min<int64_t>(65535, T - t0);
     cuda::embedding(d, stage(ids + t0, size_t(n)), n, out + t0 * E.cols, scale, stream_);
@@ -356,6 +452,7 @@ void CudaBackend::rope(float* x, int64_t T, int n_heads, int head_dim, const int
                        const float* inv_freq) {
   if (T <= 0) return;
   if (head_dim <= 0 || head_dim % 2) fail(ErrorCode::kInvalidArgument, "rope: head_dim must be positive and even");
+  enqueue();
   const auto* f = static_cast<const float*>(mirrored_array(inv_freq, size_t(head_dim / 2) * sizeof(float)));
   for (int64_t t0 = 0; t0 < T; t0 += 65535)  // grid.x limit
     cuda::rope(x + t0 * int64_t(n_heads) * head_dim, std::min<int64_t>(65535, T - t0), n_heads, head_dim,
@@ -371,6 +468,7 @@ void CudaBackend::attention(const ref::AttentionShape& sh, const float* q, const
     fail(ErrorCode::kUnsupported, "attention: head_dim ", sh.head_dim, " is not supported by the CUDA backend (max 512)");
   if (sh.T <= 0) return;
   const int64_t qrow = int64_t(sh.n_heads) * sh.head_dim;
+  enqueue();
   if (sh.S <= 0) {  // no keys at all: every query gets 0
     EMBER_CUDA_CHECK(cudaMemsetAsync(out, 0, size_t(sh.T * qrow) * sizeof(float), stream_));
     return;
@@ -379,12 +477,15 @@ void CudaBackend::attention(const ref::AttentionShape& sh, const float* q, const
   for (int64_t t0 = 0; t0 < sh.T; t0 += 65535) {  // grid.z limit
     ref::AttentionShape part = sh;
     part.T = std::min<int64_t>(65535, sh.T - t0);
-    float* ws = static_cast<float*>(attn_ws_.get(cuda::attention_ws_floats(part) * sizeof(float)));
+    float* ws = static_cast<float*>(grow(attn_ws_, cuda::attention_ws_floats(part) * sizeof(float)));
     cuda::attention(part, q + t0 * qrow, K, V, pos_arg(q_pos + t0, part.T), kp, out + t0 * qrow, ws, stream_);
   }
 }
 
 double CudaBackend::time_ms(const std::function<void()>& fn, int reps, bool graph) {
+  synchronize();
+  const bool saved = graphs_;
+  graphs_ = false;  // the timed capture below must not nest with the per-step graphs
   fn();  // warm-up: mirrors uploaded, workspaces sized (nothing allocates inside a capture)
   synchronize();
   cudaGraph_t g = nullptr;
@@ -415,6 +516,7 @@ double CudaBackend::time_ms(const std::function<void()>& fn, int reps, bool grap
   cudaEventDestroy(b);
   if (ge) cudaGraphExecDestroy(ge);
   if (g) cudaGraphDestroy(g);
+  graphs_ = saved;
   std::sort(ms.begin(), ms.end());
   return ms.empty() ? 0.0 : double(ms[ms.size() / 2]);
 }
@@ -429,10 +531,24 @@ double cuda_time_ms(Backend& b, const std::function<void()>& fn, int reps, bool 
 
 CudaBackendOptions parse_cuda_backend_name(std::string_view name) {
   CudaBackendOptions o;
-  if (name == "cuda" || name == "cuda:f32") o.gemm = CudaGemmPrecision::kF32;
-  else if (name == "cuda:tf32") o.gemm = CudaGemmPrecision::kTf32;
-  else if (name == "cuda:bf16") o.gemm = CudaGemmPrecision::kBf16;
-  else fail(ErrorCode::kInvalidArgument, "unknown CUDA backend '", std::string(name), "' (cuda, cuda:f32, cuda:tf32, cuda:bf16)");
+  auto bad = [&] {
+    fail(ErrorCode::kInvalidArgument, "unknown CUDA backend '", std::string(name),
+         "' (cuda[:f32|:tf32|:bf16][:nograph])");
+  };
+  if (name.substr(0, 4) != "cuda") bad();
+  std::string_view rest = name.substr(4);
+  while (!rest.empty()) {
+    if (rest[0] != ':') bad();
+    rest.remove_prefix(1);
+    const size_t end = std::min(rest.find(':'), rest.size());
+    const std::string_view tok = rest.substr(0, end);
+    rest.remove_prefix(end);
+    if (tok == "f32") o.gemm = CudaGemmPrecision::kF32;
+    else if (tok == "tf32") o.gemm = CudaGemmPrecision::kTf32;
+    else if (tok == "bf16") o.gemm = CudaGemmPrecision::kBf16;
+    else if (tok == "nograph") o.graphs = false;
+    else bad();
+  }
   return o;
 }
 
@@ -450,6 +566,8 @@ std::unique_ptr<Backend> make_cuda_backend(const CudaBackendOptions& opts) {
     fail(ErrorCode::kInvalidArgument, "backend 'cuda': device ", opts.device, " does not exist (", n, " devices)");
   return std::make_unique<CudaBackend>(opts);
 }
+
+void cuda_set_gemv_rows_per_warp(int r) { cuda::set_gemv_rows_per_warp(r); }
 
 void cuda_synchronize(Backend& b) {
   if (auto* c = dynamic_cast<CudaBackend*>(&b)) c->synchronize();

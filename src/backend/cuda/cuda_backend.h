@@ -27,9 +27,10 @@ enum class CudaGemmPrecision { kF32, kTf32, kBf16 };
 struct CudaBackendOptions {
   int device = 0;
   CudaGemmPrecision gemm = CudaGemmPrecision::kF32;
+  bool graphs = true;  // record each decode step as one CUDA graph (":nograph" turns it off)
 };
 
-// Parses "cuda", "cuda:f32", "cuda:tf32", "cuda:bf16" (ember::Error otherwise).
+// Parses "cuda" followed by any of ":f32" ":tf32" ":bf16" ":nograph" (ember::Error otherwise).
 CudaBackendOptions parse_cuda_backend_name(std::string_view name);
 
 // Throws ember::Error kUnsupported when no CUDA device is usable.
@@ -45,5 +46,8 @@ void cuda_synchronize(Backend& b);
 // median of `reps` timed calls after one warm-up call. With graph = true fn is captured
 // once into a CUDA graph and the graph is replayed, which removes host launch gaps.
 double cuda_time_ms(Backend& b, const std::function<void()>& fn, int reps, bool graph);
+
+// Benchmarks: force the T = 1 GEMV's rows per warp (1, 2, 4; 0 = the heuristic).
+void cuda_set_gemv_rows_per_warp(int r);
 
 }  // namespace ember

@@ -51,6 +51,7 @@ struct Positions {
 
 // y[T, rows] = x[T, cols] · Wᵀ for T <= kGemvMaxT, f32 accumulation, weights as stored.
 void gemv(const DevMatrix& W, const float* x, int64_t T, float* y, cudaStream_t s);
+void set_gemv_rows_per_warp(int r);  // benchmarks: force 1, 2 or 4 rows per warp (0 = heuristic)
 // Rows [r0, r0+n) of W dequantized to f32 (out_bf16 == nullptr) or bf16: [n, cols].
 void dequant_rows(const DevMatrix& W, int64_t r0, int64_t n, float* out_f32, __nv_bfloat16* out_bf16,
                   cudaStream_t s);

@@ -214,6 +214,8 @@ int sm_count() {
   return n;
 }
 
+int g_force_rows_per_warp = 0;  // benchmarks: 0 = heuristic
+
 template <int F, int NT>
 void launch_fast(const DevMatrix& W, const float* x, int T, float* y, cudaStream_t s) {
   constexpr int kThreads = 256, kWarps = kThreads / 32;
@@ -224,6 +226,8 @@ void launch_fast(const DevMatrix& W, const float* x, int T, float* y, cudaStream
   if constexpr (NT == 1) {
     if (W.rows / 4 >= want_warps) R = 4;
     else if (W.rows / 2 >= want_warps) R = 2;
+    if (g_force_rows_per_warp == 1 || g_force_rows_per_warp == 2 || g_force_rows_per_warp == 4)
+      R = g_force_rows_per_warp;
   }
   const int64_t warps = (W.rows + R - 1) / R;
   const unsigned blocks = unsigned((warps + kWarps - 1) / kWarps);
@@ -241,6 +245,8 @@ void launch_fast_t(const DevMatrix& W, const float* x, int T, float* y, cudaStre
 }
 
 }  // namespace
+
+void set_gemv_rows_per_warp(int r) { g_force_rows_per_warp = r; }
 
 void gemv(const DevMatrix& W, const float* x, int64_t T, float* y, cudaStream_t s) {
   if (T <= 0 || W.rows <= 0) return;
