@@ -54,6 +54,7 @@ model_bench() {  # variant format
 if has model; then
   stamp "model bench e2b"
   model_bench e2b q4
+  $B/bench_cuda model /tmp/rand-e2b-q4 --backend cuda:nograph --prompt 128 --decode 128 2>&1 | tee -a "$OUT/model.txt"
   $B/bench_cuda model /tmp/rand-e2b-q4 --backend cuda:bf16 --prompt 512 --decode 32 2>&1 | tee -a "$OUT/model.txt"
   model_bench e2b q8
 fi

@@ -89,6 +89,10 @@ int bench_model(int argc, char** argv) {
   std::printf("decode %lld tokens after a %lld-token prompt: median %.3f ms/token (%.1f tok/s), mean %.1f tok/s\n",
               (long long)decode, (long long)prompt, med * 1e3, med > 0 ? 1.0 / med : 0.0,
               total > 0 ? double(decode) / total : 0.0);
+#ifdef EMBER_HAVE_CUDA
+  const std::string gs = cuda_graph_stats(model->backend());
+  if (!gs.empty()) std::printf("  %s\n", gs.c_str());
+#endif
   return 0;
 }
 

@@ -128,6 +128,9 @@ class CudaBackend final : public Backend {
     eager_ = true;
   }
   bool graphs_ = true, capturing_ = false, eager_ = false;
+ public:
+  int64_t graph_launches_ = 0, graph_updates_ = 0, graph_instantiations_ = 0;
+ private:
   cudaGraphExec_t exec_ = nullptr;
 
   CudaBackendOptions opts_;
@@ -262,7 +265,13 @@ void CudaBackend::flush() {
       exec_ = nullptr;
     }
   }
-  if (!exec_) EMBER_CUDA_CHECK(cudaGraphInstantiate(&exec_, g, 0));
+  if (exec_) {
+    ++graph_updates_;
+  } else {
+    ++graph_instantiations_;
+    EMBER_CUDA_CHECK(cudaGraphInstantiate(&exec_, g, 0));
+  }
+  ++graph_launches_;
   EMBER_CUDA_CHECK(cudaGraphLaunch(exec_, stream_));
   EMBER_CUDA_CHECK(cudaGraphDestroy(g));
 }
@@ -568,6 +577,13 @@ std::unique_ptr<Backend> make_cuda_backend(const CudaBackendOptions& opts) {
 }
 
 void cuda_set_gemv_rows_per_warp(int r) { cuda::set_gemv_rows_per_warp(r); }
+
+std::string cuda_graph_stats(Backend& b) {
+  auto* c = dynamic_cast<CudaBackend*>(&b);
+  if (!c) return "";
+  return detail::concat("graph launches ", c->graph_launches_, ", exec updates ", c->graph_updates_,
+                        ", instantiations ", c->graph_instantiations_);
+}
 
 void cuda_synchronize(Backend& b) {
   if (auto* c = dynamic_cast<CudaBackend*>(&b)) c->synchronize();

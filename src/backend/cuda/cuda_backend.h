@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "backend/backend.h"
@@ -46,6 +47,9 @@ void cuda_synchronize(Backend& b);
 // median of `reps` timed calls after one warm-up call. With graph = true fn is captured
 // once into a CUDA graph and the graph is replayed, which removes host launch gaps.
 double cuda_time_ms(Backend& b, const std::function<void()>& fn, int reps, bool graph);
+
+// Benchmarks: "graph launches N, exec updates N, instantiations N" ("" for other backends).
+std::string cuda_graph_stats(Backend& b);
 
 // Benchmarks: force the T = 1 GEMV's rows per warp (1, 2, 4; 0 = the heuristic).
 void cuda_set_gemv_rows_per_warp(int r);

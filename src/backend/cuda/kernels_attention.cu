@@ -16,7 +16,8 @@ namespace ember::cuda {
 
 namespace {
 
-constexpr int kThreads = 128, kWarps = kThreads / 32, kTile = 64, kMaxDimPerThread = 4;
+constexpr int kThreads = 128, kWarps = kThreads / 32, kTile = 64, kMaxDimPerThread = 4, kKeysPerStep = 4;
+static_assert(kTile % (kWarps * kKeysPerStep) == 0, "a tile is whole warp steps");
 
 __device__ __forceinline__ bool visible(int32_t qp, int32_t kp, int64_t window) {
   return kp >= 0 && kp <= qp && (window <= 0 || int64_t(qp) - kp < window);
@@ -50,29 +51,40 @@ __global__ void __launch_bounds__(kThreads) attn_split_kernel(Geometry g, const 
   const int64_t s_end = min(sh.S, s_begin + g.keys_per_split);
   __syncthreads();
   for (int64_t s0 = s_begin; s0 < s_end; s0 += kTile) {
-    // Scores of this tile (masked keys: -inf).
-    for (int j = warp; j < kTile; j += kWarps) {
-      const int64_t s = s0 + j;
-      float d = -INFINITY;
-      if (s < s_end && visible(qp, k_pos[s], sh.window)) {
-        const float* kr = K + s * kv_stride + int64_t(kvh) * hd;
-        float part = 0.0f;
+    // Scores of this tile (masked keys: -inf). A warp scores kKeysPerStep keys at once so
+    // their loads are in flight together.
+    for (int j0 = warp; j0 < kTile; j0 += kWarps * kKeysPerStep) {
+      float part[kKeysPerStep];
+      bool vis[kKeysPerStep];
+#pragma unroll
+      for (int u = 0; u < kKeysPerStep; ++u) {
+        const int64_t s = s0 + j0 + u * kWarps;
+        vis[u] = s < s_end && visible(qp, k_pos[s], sh.window);
+        part[u] = 0.0f;
+      }
+#pragma unroll
+      for (int u = 0; u < kKeysPerStep; ++u) {
+        if (!vis[u]) continue;
+        const float* kr = K + (s0 + j0 + u * kWarps) * kv_stride + int64_t(kvh) * hd;
         if ((hd & 127) == 0) {
           for (int i = lane * 4; i < hd; i += 128) {
             const float4 k4 = *reinterpret_cast<const float4*>(kr + i);
-            part = fmaf(qs[i], k4.x, part);
-            part = fmaf(qs[i + 1], k4.y, part);
-            part = fmaf(qs[i + 2], k4.z, part);
-            part = fmaf(qs[i + 3], k4.w, part);
+            part[u] = fmaf(qs[i], k4.x, part[u]);
+            part[u] = fmaf(qs[i + 1], k4.y, part[u]);
+            part[u] = fmaf(qs[i + 2], k4.z, part[u]);
+            part[u] = fmaf(qs[i + 3], k4.w, part[u]);
           }
         } else {
-          for (int i = lane; i < hd; i += 32) part = fmaf(qs[i], kr[i], part);
+          for (int i = lane; i < hd; i += 32) part[u] = fmaf(qs[i], kr[i], part[u]);
         }
-#pragma unroll
-        for (int o = 16; o > 0; o >>= 1) part += __shfl_xor_sync(0xffffffffu, part, o);
-        d = part * sh.scale;
       }
-      if (lane == 0) p[j] = d;
+#pragma unroll
+      for (int u = 0; u < kKeysPerStep; ++u) {
+        float v = part[u];
+#pragma unroll
+        for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+        if (lane == 0) p[j0 + u * kWarps] = vis[u] ? v * sh.scale : -INFINITY;
+      }
     }
     __syncthreads();
     // Online softmax update (warp 0), p[j] <- exp(p[j] - m_new).

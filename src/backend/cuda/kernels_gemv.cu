@@ -18,7 +18,7 @@ namespace {
 
 enum Fmt { kQ4, kQ8, kBF16, kF16, kF32 };
 template <int F>
-constexpr int elems_per_chunk() {
+__host__ __device__ constexpr int elems_per_chunk() {
   return F == kQ4 ? 32 : F == kQ8 ? 16 : (F == kBF16 || F == kF16) ? 8 : 4;
 }
 
@@ -216,24 +216,28 @@ int sm_count() {
 
 int g_force_rows_per_warp = 0;  // benchmarks: 0 = heuristic
 
+// Rows per warp for T = 1 (measured on H200, docs/benchmarks-cuda.md): affine formats gain
+// from sharing each x slice across rows (q4: 4 from 2560 rows on, else 2; q8: 2, 4 for huge
+// matrices); dense bf16 is already at the load limit with one row per warp.
+template <int F>
+int rows_per_warp(const DevMatrix& W) {
+  if (g_force_rows_per_warp == 1 || g_force_rows_per_warp == 2 || g_force_rows_per_warp == 4)
+    return g_force_rows_per_warp;
+  if (F == kQ4) return W.rows >= 2560 ? 4 : 2;
+  if (F == kQ8) return W.rows >= 16384 ? 4 : 2;
+  return 1;
+}
+
 template <int F, int NT>
 void launch_fast(const DevMatrix& W, const float* x, int T, float* y, cudaStream_t s) {
   constexpr int kThreads = 256, kWarps = kThreads / 32;
-  // More rows per warp = more loads in flight and fewer x reloads, but fewer warps: keep at
-  // least ~16 warps per SM before grouping rows (decode matrices are often only 2-6k rows).
-  const int64_t want_warps = int64_t(sm_count()) * 16;
-  int R = 1;
-  if constexpr (NT == 1) {
-    if (W.rows / 4 >= want_warps) R = 4;
-    else if (W.rows / 2 >= want_warps) R = 2;
-    if (g_force_rows_per_warp == 1 || g_force_rows_per_warp == 2 || g_force_rows_per_warp == 4)
-      R = g_force_rows_per_warp;
+  auto blocks = [&](int R) { return unsigned(((W.rows + R - 1) / R + kWarps - 1) / kWarps); };
+  if constexpr (NT == 1) {  // several rows per warp only for decode (T = 1): fewer kernels to build
+    const int R = rows_per_warp<F>(W);
+    if (R == 4) return gemv_fast<F, 4, NT><<<blocks(4), kThreads, 0, s>>>(W, x, T, y);
+    if (R == 2) return gemv_fast<F, 2, NT><<<blocks(2), kThreads, 0, s>>>(W, x, T, y);
   }
-  const int64_t warps = (W.rows + R - 1) / R;
-  const unsigned blocks = unsigned((warps + kWarps - 1) / kWarps);
-  if (R == 4) gemv_fast<F, 4, NT><<<blocks, kThreads, 0, s>>>(W, x, T, y);
-  else if (R == 2) gemv_fast<F, 2, NT><<<blocks, kThreads, 0, s>>>(W, x, T, y);
-  else gemv_fast<F, 1, NT><<<blocks, kThreads, 0, s>>>(W, x, T, y);
+  gemv_fast<F, 1, NT><<<blocks(1), kThreads, 0, s>>>(W, x, T, y);
 }
 
 template <int F>
