@@ -62,6 +62,27 @@ if has e4b; then
   stamp "model bench e4b"
   model_bench e4b q4
 fi
+if has profile; then  # per-kernel GPU time of one prefill of 4 tokens + 2 decode steps (ncu)
+  stamp "ncu profile"
+  [ -f /tmp/rand-e2b-q4/model.safetensors ] || { mkdir -p /tmp/rand-e2b-q4 && $B/make_random_gemma4 --variant e2b --format q4 --out /tmp/rand-e2b-q4; }
+  timeout 300 ncu --clock-control none --metrics gpu__time_duration.sum --csv --print-units base \
+    $B/bench_cuda model /tmp/rand-e2b-q4 --backend cuda:nograph --prompt 4 --decode 2 --warmup 0 > "$OUT/ncu.csv" 2> "$OUT/ncu.err"
+  stamp "ncu rc=$?"
+  python3 - "$OUT/ncu.csv" <<'PY' | tee "$OUT/ncu-summary.txt"
+import csv, sys, collections
+rows = [r for r in csv.reader(open(sys.argv[1])) if len(r) > 10]
+hdr = rows[0]; k = hdr.index("Kernel Name"); v = hdr.index("Metric Value")
+tot = collections.Counter(); cnt = collections.Counter()
+for r in rows[1:]:
+    try: t = float(r[v].replace(",", ""))
+    except ValueError: continue
+    name = r[k].split("(")[0].split("<")[0][:60] + ("<" + r[k].split("<")[1].split(">")[0] + ">" if "<" in r[k] else "")
+    tot[name] += t; cnt[name] += 1
+all_ns = sum(tot.values())
+print(f"total kernel time {all_ns/1e6:.3f} ms over {sum(cnt.values())} kernels (3 steps: prefill T=4 + 2 decode)")
+for n, t in tot.most_common(25): print(f"{t/1e6:9.3f} ms {cnt[n]:6d}x {t/cnt[n]/1e3:8.2f} us  {n}")
+PY
+fi
 if has hf; then
   stamp "transformers baseline"
   PYTHONUNBUFFERED=1 timeout 240 python3 tools/bench_transformers_gemma4.py --variant e2b --prompt 128 --decode 128 2>&1 | grep -v Warning | tail -3 | tee -a "$OUT/model.txt"

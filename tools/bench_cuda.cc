@@ -6,7 +6,7 @@
 //       instantiated as enough distinct matrices (>= 1 GB in all) that L2 cannot hold them;
 //       one rep runs all of them, captured in a CUDA graph (no launch gaps) and, for
 //       comparison, launched one by one.
-//   bench_cuda model DIR [--backend cuda] [--prompt 128] [--decode 128] [--ctx 4096]
+//   bench_cuda model DIR [--backend cuda] [--prompt 128] [--decode 128] [--ctx 4096] [--warmup 1]
 //       Load, prefill `prompt` random tokens, then `decode` greedy steps of one token;
 //       prints prefill tok/s and decode ms/token (median) and tok/s. Works with any backend.
 #include <algorithm>
@@ -36,13 +36,14 @@ double now_s() {
 int bench_model(int argc, char** argv) {
   if (argc < 3) throw Error(ErrorCode::kInvalidArgument, "usage: bench_cuda model DIR [options]");
   std::string dir = argv[2], backend = "cuda";
-  int64_t prompt = 128, decode = 128, ctx = 4096;
+  int64_t prompt = 128, decode = 128, ctx = 4096, warmup = 1;
   for (int i = 3; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
     if (k == "--backend") backend = v;
     else if (k == "--prompt") prompt = std::stoll(v);
     else if (k == "--decode") decode = std::stoll(v);
     else if (k == "--ctx") ctx = std::stoll(v);
+    else if (k == "--warmup") warmup = std::stoll(v);
     else throw Error(ErrorCode::kInvalidArgument, "unknown option " + k);
   }
   ModelLoadOptions lo;
@@ -62,7 +63,7 @@ int bench_model(int argc, char** argv) {
   std::vector<float> logits;
   auto argmax = [&] { return int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin()); };
   // Warm-up pass (uploads the weights, sizes the workspaces), not timed.
-  {
+  if (warmup) {
     auto st = model->new_state(ctx, 512);
     model->forward(ids.data(), std::min<int64_t>(prompt, 16), *st, fo, &logits);
     int32_t tok = argmax();

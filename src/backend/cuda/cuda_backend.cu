@@ -46,8 +46,8 @@ class CudaBackend final : public Backend {
 
   std::string description() const override { return desc_; }
   // Ends a capture in progress (launching what it recorded), then waits for the stream.
-  void synchronize() {
-    flush();
+  void synchronize(const char* why = "sync") {
+    flush(why);
     EMBER_CUDA_CHECK(cudaStreamSynchronize(stream_));
     eager_ = false;
   }
@@ -122,14 +122,15 @@ class CudaBackend final : public Backend {
       capturing_ = true;
     }
   }
-  void flush();
-  void go_eager() {
-    flush();
+  void flush(const char* why);
+  void go_eager(const char* why) {
+    flush(why);
     eager_ = true;
   }
   bool graphs_ = true, capturing_ = false, eager_ = false;
  public:
   int64_t graph_launches_ = 0, graph_updates_ = 0, graph_instantiations_ = 0;
+  std::unordered_map<std::string, int64_t> flush_reasons_;  // why each recording ended
  private:
   cudaGraphExec_t exec_ = nullptr;
 
@@ -194,7 +195,7 @@ CudaBackend::~CudaBackend() {
 float* CudaBackend::alloc(size_t n) {
   void* p = nullptr;
   const size_t bytes = std::max<size_t>(n * sizeof(float), 256);
-  flush();
+  flush("alloc");
   EMBER_CUDA_CHECK(cudaMalloc(&p, bytes));
   EMBER_CUDA_CHECK(cudaMemsetAsync(p, 0, bytes, stream_));
   return static_cast<float*>(p);
@@ -202,22 +203,22 @@ float* CudaBackend::alloc(size_t n) {
 
 void CudaBackend::free(float* p) {
   if (!p) return;
-  synchronize();  // queued work may still use it
+  synchronize("free");  // queued work may still use it
   EMBER_CUDA_CHECK(cudaFree(p));
 }
 
 void CudaBackend::upload(float* dst, const float* src, size_t n) {
   if (n == 0) return;
   // Pageable source: the copy has consumed it when cudaMemcpyAsync returns (not capturable).
-  go_eager();
+  go_eager("upload");
   EMBER_CUDA_CHECK(cudaMemcpyAsync(dst, src, n * sizeof(float), cudaMemcpyHostToDevice, stream_));
 }
 
 void CudaBackend::download(float* dst, const float* src, size_t n) {
   if (n == 0) return;
-  flush();
+  flush("download");
   EMBER_CUDA_CHECK(cudaMemcpyAsync(dst, src, n * sizeof(float), cudaMemcpyDeviceToHost, stream_));
-  synchronize();
+  synchronize("download");
 }
 
 void CudaBackend::copy(float* dst, const float* src, size_t n) {
@@ -230,7 +231,7 @@ size_t CudaBackend::pin(const void* host, size_t bytes) {
   const size_t need = (bytes + 255) / 256 * 256;
   if (need > kRingBytes) return kRingBytes;
   if (ring_pos_ + need > kRingBytes) {
-    synchronize();  // every queued reader of the ring is done
+    synchronize("ring wrap");  // every queued reader of the ring is done
     ring_pos_ = 0;
   }
   const size_t at = ring_pos_;
@@ -243,7 +244,7 @@ const void* CudaBackend::stage_bytes(const void* host, size_t bytes) {
   const size_t at = pin(host, bytes);
   if (at == kRingBytes) {  // rare (huge position arrays): a dedicated buffer, synchronous
     void* p = grow(big_arg_, bytes);
-    synchronize();
+    synchronize("big arg");
     EMBER_CUDA_CHECK(cudaMemcpy(p, host, bytes, cudaMemcpyHostToDevice));
     return p;
   }
@@ -252,9 +253,10 @@ const void* CudaBackend::stage_bytes(const void* host, size_t bytes) {
   return ring_dev_ + at;
 }
 
-void CudaBackend::flush() {
+void CudaBackend::flush(const char* why) {
   if (!capturing_) return;
   capturing_ = false;
+  ++flush_reasons_[why];
   cudaGraph_t g = nullptr;
   EMBER_CUDA_CHECK(cudaStreamEndCapture(stream_, &g));
   if (exec_) {
@@ -279,11 +281,11 @@ void CudaBackend::flush() {
 void* CudaBackend::grow(GrowBuffer& b, size_t n) {
   if (n > b.bytes) {
     if (b.p) {
-      synchronize();  // queued work may still read the old buffer
+      synchronize("grow");  // queued work may still read the old buffer
       EMBER_CUDA_CHECK(cudaFree(b.p));
       b.p = nullptr, b.bytes = 0;
     }
-    flush();
+    flush("grow");
     EMBER_CUDA_CHECK(cudaMalloc(&b.p, n));
     b.bytes = n;
   }
@@ -308,7 +310,7 @@ const void* CudaBackend::mirrored_array(const void* host, size_t bytes) {
   }
   if (m.cap < bytes) {
     if (m.dev) {
-      synchronize();
+      synchronize("array realloc");
       EMBER_CUDA_CHECK(cudaFree(m.dev));
     }
     m.cap = std::max<size_t>(bytes * 2, 256);
@@ -318,7 +320,7 @@ const void* CudaBackend::mirrored_array(const void* host, size_t bytes) {
   uint8_t* dst = static_cast<uint8_t*>(m.dev) + lo;
   const size_t at = pin(h + lo, hi - lo);
   if (at == kRingBytes) {
-    synchronize();
+    synchronize("big array");
     EMBER_CUDA_CHECK(cudaMemcpy(dst, h + lo, hi - lo, cudaMemcpyHostToDevice));
   } else {
     enqueue();
@@ -341,11 +343,11 @@ const DevMatrix& CudaBackend::mirror(const Matrix& W) {
         m.scales == W.scales && m.n_bytes == n_bytes && std::memcmp(m.head, W.data, fp) == 0 &&
         std::memcmp(m.tail, W.data + n_bytes - fp, fp) == 0)
       return m.d;
-    synchronize();  // stale (the host storage was reused): drop it
+    synchronize("stale mirror");  // stale (the host storage was reused): drop it
     for (void* p : m.allocs) EMBER_CUDA_CHECK(cudaFree(p));
     mirrors_.erase(it);
   }
-  synchronize();  // the uploads below are synchronous copies
+  synchronize("mirror upload");  // the uploads below are synchronous copies
   Mirror mir;
   mir.rows = W.rows, mir.cols = W.cols, mir.format = W.format, mir.bits = W.bits, mir.gs = W.group_size;
   mir.scales = W.scales, mir.n_bytes = n_bytes;
@@ -398,7 +400,7 @@ void CudaBackend::matmul(const Matrix& W, const float* x, int64_t T, float* y) {
     cuda::gemv(d, x, T, y, stream_);
     return;
   }
-  go_eager();  // cuBLAS (prefill) runs outside graphs
+  go_eager("gemm");  // cuBLAS (prefill) runs outside graphs
   gemm(d, x, T, y);
 }
 
@@ -492,11 +494,11 @@ void CudaBackend::attention(const ref::AttentionShape& sh, const float* q, const
 }
 
 double CudaBackend::time_ms(const std::function<void()>& fn, int reps, bool graph) {
-  synchronize();
+  synchronize("time_ms");
   const bool saved = graphs_;
   graphs_ = false;  // the timed capture below must not nest with the per-step graphs
   fn();  // warm-up: mirrors uploaded, workspaces sized (nothing allocates inside a capture)
-  synchronize();
+  synchronize("time_ms");
   cudaGraph_t g = nullptr;
   cudaGraphExec_t ge = nullptr;
   if (graph) {
@@ -505,7 +507,7 @@ double CudaBackend::time_ms(const std::function<void()>& fn, int reps, bool grap
     EMBER_CUDA_CHECK(cudaStreamEndCapture(stream_, &g));
     EMBER_CUDA_CHECK(cudaGraphInstantiate(&ge, g, 0));
     EMBER_CUDA_CHECK(cudaGraphLaunch(ge, stream_));
-    synchronize();
+    synchronize("time_ms");
   }
   cudaEvent_t a, b;
   EMBER_CUDA_CHECK(cudaEventCreate(&a));
@@ -581,8 +583,10 @@ void cuda_set_gemv_rows_per_warp(int r) { cuda::set_gemv_rows_per_warp(r); }
 std::string cuda_graph_stats(Backend& b) {
   auto* c = dynamic_cast<CudaBackend*>(&b);
   if (!c) return "";
+  std::string why;
+  for (const auto& [k, n] : c->flush_reasons_) why += detail::concat(" ", k, "=", n);
   return detail::concat("graph launches ", c->graph_launches_, ", exec updates ", c->graph_updates_,
-                        ", instantiations ", c->graph_instantiations_);
+                        ", instantiations ", c->graph_instantiations_, "; recordings ended by:", why);
 }
 
 void cuda_synchronize(Backend& b) {
