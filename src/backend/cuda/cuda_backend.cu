@@ -131,6 +131,7 @@ class CudaBackend final : public Backend {
  public:
   int64_t graph_launches_ = 0, graph_updates_ = 0, graph_instantiations_ = 0;
   std::unordered_map<std::string, int64_t> flush_reasons_;  // why each recording ended
+  std::unordered_map<std::string, int64_t> uploads_;        // weight uploads by matrix name
  private:
   cudaGraphExec_t exec_ = nullptr;
 
@@ -348,6 +349,7 @@ const DevMatrix& CudaBackend::mirror(const Matrix& W) {
     mirrors_.erase(it);
   }
   synchronize("mirror upload");  // the uploads below are synchronous copies
+  ++uploads_[W.name];
   Mirror mir;
   mir.rows = W.rows, mir.cols = W.cols, mir.format = W.format, mir.bits = W.bits, mir.gs = W.group_size;
   mir.scales = W.scales, mir.n_bytes = n_bytes;
@@ -585,8 +587,15 @@ std::string cuda_graph_stats(Backend& b) {
   if (!c) return "";
   std::string why;
   for (const auto& [k, n] : c->flush_reasons_) why += detail::concat(" ", k, "=", n);
+  std::string up;
+  int64_t n_up = 0;
+  for (const auto& [k, n] : c->uploads_) {
+    n_up += n;
+    if (n > 1) up += detail::concat(" ", k, "x", n);
+  }
   return detail::concat("graph launches ", c->graph_launches_, ", exec updates ", c->graph_updates_,
-                        ", instantiations ", c->graph_instantiations_, "; recordings ended by:", why);
+                        ", instantiations ", c->graph_instantiations_, "; recordings ended by:", why,
+                        "; weight uploads ", n_up, up.empty() ? "" : ", repeated:", up);
 }
 
 void cuda_synchronize(Backend& b) {

@@ -141,6 +141,8 @@ __global__ void __launch_bounds__(kThreads) attn_split_kernel(Geometry g, const 
   }
 }
 
+// One block per (head, token): the split weights exp(m_i - M) / L once into shared memory,
+// then each thread sums its dims over the splits.
 __global__ void attn_combine_kernel(Geometry g, const float* ws, float* out) {
   const auto& sh = g.sh;
   const int h = blockIdx.x;
@@ -148,22 +150,31 @@ __global__ void attn_combine_kernel(Geometry g, const float* ws, float* out) {
   const int hd = sh.head_dim;
   const int64_t base = (t * sh.n_heads + h) * g.splits;
   const float* ml = ws + int64_t(sh.T) * sh.n_heads * g.splits * hd;
-  float M = -INFINITY;
-  for (int i = 0; i < g.splits; ++i) M = fmaxf(M, ml[2 * (base + i)]);
-  float L = 0.0f;
-  if (M != -INFINITY)
-    for (int i = 0; i < g.splits; ++i) {
+  extern __shared__ float wsplit[];  // [splits]
+  __shared__ float red[2];
+  if (threadIdx.x < 32) {
+    float M = -INFINITY;
+    for (int i = threadIdx.x; i < g.splits; i += 32) M = fmaxf(M, ml[2 * (base + i)]);
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) M = fmaxf(M, __shfl_xor_sync(0xffffffffu, M, o));
+    float L = 0.0f;
+    for (int i = threadIdx.x; i < g.splits; i += 32) {
       const float m = ml[2 * (base + i)];
-      if (m != -INFINITY) L += ml[2 * (base + i) + 1] * expf(m - M);
+      const float e = (M == -INFINITY || m == -INFINITY) ? 0.0f : expf(m - M);
+      wsplit[i] = e;
+      L += ml[2 * (base + i) + 1] * e;
     }
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) L += __shfl_xor_sync(0xffffffffu, L, o);
+    if (threadIdx.x == 0) red[0] = L;
+  }
+  __syncthreads();
+  const float L = red[0];
   float* o = out + (t * sh.n_heads + h) * hd;
   for (int d = threadIdx.x; d < hd; d += blockDim.x) {
     float v = 0.0f;
     if (L > 0.0f) {
-      for (int i = 0; i < g.splits; ++i) {
-        const float m = ml[2 * (base + i)];
-        if (m != -INFINITY) v += ws[(base + i) * hd + d] * expf(m - M);
-      }
+      for (int i = 0; i < g.splits; ++i) v = fmaf(ws[(base + i) * hd + d], wsplit[i], v);
       v /= L;
     }
     o[d] = v;
@@ -199,7 +210,8 @@ void attention(const ref::AttentionShape& sh, const float* q, const float* K, co
   attn_split_kernel<<<dim3(unsigned(g.splits), unsigned(sh.n_heads), unsigned(sh.T)), kThreads, smem, s>>>(
       g, q, K, V, q_pos, k_pos, ws);
   EMBER_CUDA_LAUNCHED();
-  attn_combine_kernel<<<dim3(unsigned(sh.n_heads), unsigned(sh.T)), 128, 0, s>>>(g, ws, out);
+  attn_combine_kernel<<<dim3(unsigned(sh.n_heads), unsigned(sh.T)), 128, size_t(g.splits) * sizeof(float), s>>>(
+      g, ws, out);
   EMBER_CUDA_LAUNCHED();
 }
 
