@@ -264,6 +264,7 @@ void CudaBackend::flush(const char* why) {
     cudaGraphExecUpdateResultInfo info{};
     if (cudaGraphExecUpdate(exec_, g, &info) != cudaSuccess) {  // other topology: rebuild
       (void)cudaGetLastError();
+      ++flush_reasons_[detail::concat("update failed (result ", int(info.result), ")")];
       EMBER_CUDA_CHECK(cudaGraphExecDestroy(exec_));
       exec_ = nullptr;
     }

@@ -72,15 +72,18 @@ __device__ __forceinline__ float chunk_dot(const uint4& w, const float* xv) {
   return d;
 }
 
+// Block of 8 warps = (8 / ks) row groups of R rows; the ks warps of a group split the row's
+// chunks (split-K, for matrices with few, long rows) and combine through shared memory.
 template <int F, int R, int NT>
 __global__ void __launch_bounds__(256) gemv_fast(DevMatrix W, const float* __restrict__ x, int T,
-                                                 float* __restrict__ y) {
+                                                 float* __restrict__ y, int ks) {
   constexpr int EPC = elems_per_chunk<F>();
   constexpr bool kAffine = F == kQ4 || F == kQ8;
-  const int lane = threadIdx.x & 31;
-  const int64_t r0 = ((int64_t(blockIdx.x) * blockDim.x + threadIdx.x) >> 5) * R;
-  if (r0 >= W.rows) return;
-  const int cpr = int(W.row_bytes / 16);
+  __shared__ float part[8][R][NT];
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  const int slice = warp % ks;
+  const int64_t r0 = (int64_t(blockIdx.x) * (8 / ks) + warp / ks) * R;
+  const int cpr = r0 < W.rows ? int(W.row_bytes / 16) : 0;  // a group past the end idles
   const int64_t groups = kAffine ? W.cols / W.group_size : 0;
   float acc[R][NT];
 #pragma unroll
@@ -88,7 +91,7 @@ __global__ void __launch_bounds__(256) gemv_fast(DevMatrix W, const float* __res
 #pragma unroll
     for (int t = 0; t < NT; ++t) acc[i][t] = 0.0f;
 
-  for (int c = lane; c < cpr; c += 32) {
+  for (int c = slice * 32 + lane; c < cpr; c += 32 * ks) {
     uint4 w[R];
 #pragma unroll
     for (int i = 0; i < R; ++i) {
@@ -132,8 +135,15 @@ __global__ void __launch_bounds__(256) gemv_fast(DevMatrix W, const float* __res
 #pragma unroll
     for (int t = 0; t < NT; ++t) {
       const float v = warp_sum(acc[i][t]);
-      if (lane == 0 && t < T && r0 + i < W.rows) y[int64_t(t) * W.rows + r0 + i] = v;
+      if (lane == 0) part[warp][i][t] = v;
     }
+  __syncthreads();
+  if (slice == 0 && lane < R * NT) {
+    const int i = lane / NT, t = lane % NT;
+    float v = 0.0f;
+    for (int k = 0; k < ks; ++k) v += part[warp + k][i][t];
+    if (t < T && r0 + i < W.rows) y[int64_t(t) * W.rows + r0 + i] = v;
+  }
 }
 
 // Element k of row r of W as f32 (any affine bit width, any dense type).
@@ -228,16 +238,31 @@ int rows_per_warp(const DevMatrix& W) {
   return 1;
 }
 
+// Warps per row group: enough warps in all (~16 per SM) without slicing a row below ~24
+// chunks per warp.
+int k_split(int64_t groups, int64_t cpr) {
+  const int64_t want = int64_t(sm_count()) * 16;
+  int ks = 1;
+  while (ks < 8 && groups * ks < want && cpr >= int64_t(24) * ks * 2) ks *= 2;
+  return ks;
+}
+
 template <int F, int NT>
 void launch_fast(const DevMatrix& W, const float* x, int T, float* y, cudaStream_t s) {
-  constexpr int kThreads = 256, kWarps = kThreads / 32;
-  auto blocks = [&](int R) { return unsigned(((W.rows + R - 1) / R + kWarps - 1) / kWarps); };
+  constexpr int kThreads = 256;
+  const int64_t cpr = int64_t(W.row_bytes / 16);
+  auto go = [&](auto kernel, int R) {
+    const int64_t groups = (W.rows + R - 1) / R;
+    const int ks = k_split(groups, cpr);
+    const unsigned blocks = unsigned((groups + (8 / ks) - 1) / (8 / ks));
+    kernel<<<blocks, kThreads, 0, s>>>(W, x, T, y, ks);
+  };
   if constexpr (NT == 1) {  // several rows per warp only for decode (T = 1): fewer kernels to build
     const int R = rows_per_warp<F>(W);
-    if (R == 4) return gemv_fast<F, 4, NT><<<blocks(4), kThreads, 0, s>>>(W, x, T, y);
-    if (R == 2) return gemv_fast<F, 2, NT><<<blocks(2), kThreads, 0, s>>>(W, x, T, y);
+    if (R == 4) return go(gemv_fast<F, 4, NT>, 4);
+    if (R == 2) return go(gemv_fast<F, 2, NT>, 2);
   }
-  gemv_fast<F, 1, NT><<<blocks(1), kThreads, 0, s>>>(W, x, T, y);
+  go(gemv_fast<F, 1, NT>, 1);
 }
 
 template <int F>
