@@ -54,19 +54,20 @@ model_bench() {  # variant format
 if has model; then
   stamp "model bench e2b"
   model_bench e2b q4
-  $B/bench_cuda model /tmp/rand-e2b-q4 --backend cuda:nograph --prompt 128 --decode 128 2>&1 | tee -a "$OUT/model.txt"
+  $B/bench_cuda model /tmp/rand-e2b-q4 --backend cuda:graph --prompt 128 --decode 128 2>&1 | tee -a "$OUT/model.txt"
   $B/bench_cuda model /tmp/rand-e2b-q4 --backend cuda:bf16 --prompt 512 --decode 32 2>&1 | tee -a "$OUT/model.txt"
   model_bench e2b q8
 fi
 if has e4b; then
   stamp "model bench e4b"
   model_bench e4b q4
+  $B/bench_cuda model /tmp/rand-e4b-q4 --backend cuda --prompt 1024 --decode 64 2>&1 | tee -a "$OUT/model.txt"
 fi
 if has profile; then  # per-kernel GPU time of one prefill of 4 tokens + 2 decode steps (ncu)
   stamp "ncu profile"
   [ -f /tmp/rand-e2b-q4/model.safetensors ] || { mkdir -p /tmp/rand-e2b-q4 && $B/make_random_gemma4 --variant e2b --format q4 --out /tmp/rand-e2b-q4; }
   timeout 300 ncu --clock-control none --metrics gpu__time_duration.sum --csv --print-units base \
-    $B/bench_cuda model /tmp/rand-e2b-q4 --backend cuda:nograph --prompt 4 --decode 2 --warmup 0 > "$OUT/ncu.csv" 2> "$OUT/ncu.err"
+    $B/bench_cuda model /tmp/rand-e2b-q4 --backend cuda --prompt 4 --decode 2 --warmup 0 > "$OUT/ncu.csv" 2> "$OUT/ncu.err"
   stamp "ncu rc=$?"
   python3 - "$OUT/ncu.csv" <<'PY' | tee "$OUT/ncu-summary.txt"
 import csv, sys, collections
@@ -85,7 +86,8 @@ PY
 fi
 if has hf; then
   stamp "transformers baseline"
-  PYTHONUNBUFFERED=1 timeout 240 python3 tools/bench_transformers_gemma4.py --variant e2b --prompt 128 --decode 128 2>&1 | grep -v Warning | tail -3 | tee -a "$OUT/model.txt"
+  PYTHONUNBUFFERED=1 timeout 240 python3 tools/bench_transformers_gemma4.py --variant e2b --prompt 128 --decode 64 2>&1 | grep -v Warning | tail -3 | tee -a "$OUT/model.txt"
+  PYTHONUNBUFFERED=1 timeout 240 python3 tools/bench_transformers_gemma4.py --variant e4b --prompt 128 --decode 64 2>&1 | grep -v Warning | tail -3 | tee -a "$OUT/model.txt"
 fi
 if has full; then
   stamp "full ctest"

@@ -53,8 +53,8 @@ Diff compare(const std::vector<float>& got, const std::vector<float>& want, int6
 
 constexpr double kTol = 1e-3;
 
-// (fixture, backend name): "cuda" records decode steps as CUDA graphs, "cuda:nograph" launches
-// every op; both must match.
+// (fixture, backend name): "cuda" launches every op, "cuda:graph" records each step as a CUDA
+// graph (exec-updated between steps); both must match.
 class CudaGolden : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {};
 
 TEST_P(CudaGolden, LogitsMatchReference) {
@@ -107,7 +107,7 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, CudaGolden,
                                                               "hf_text_e4b_long_bf16", "hf_text_moe_keqv_bf16",
                                                               "mlx_text_e2b_4bit", "mlx_text_e4b_8bit_gs32",
                                                               "mlx_mm_e2b_4bit", "mlx_mm_e2b_mixed"),
-                                            ::testing::Values("cuda", "cuda:nograph")));
+                                            ::testing::Values("cuda", "cuda:graph")));
 
 TEST(CudaBackendName, UnknownVariantIsAnError) {
   EXPECT_THROW(make_backend("cuda:int3"), Error);

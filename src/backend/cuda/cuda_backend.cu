@@ -127,7 +127,7 @@ class CudaBackend final : public Backend {
     flush(why);
     eager_ = true;
   }
-  bool graphs_ = true, capturing_ = false, eager_ = false;
+  bool graphs_ = false, capturing_ = false, eager_ = false;
  public:
   int64_t graph_launches_ = 0, graph_updates_ = 0, graph_instantiations_ = 0;
   std::unordered_map<std::string, int64_t> flush_reasons_;  // why each recording ended
@@ -547,7 +547,7 @@ CudaBackendOptions parse_cuda_backend_name(std::string_view name) {
   CudaBackendOptions o;
   auto bad = [&] {
     fail(ErrorCode::kInvalidArgument, "unknown CUDA backend '", std::string(name),
-         "' (cuda[:f32|:tf32|:bf16][:nograph])");
+         "' (cuda[:f32|:tf32|:bf16][:graph|:nograph])");
   };
   if (name.substr(0, 4) != "cuda") bad();
   std::string_view rest = name.substr(4);
@@ -561,6 +561,7 @@ CudaBackendOptions parse_cuda_backend_name(std::string_view name) {
     else if (tok == "tf32") o.gemm = CudaGemmPrecision::kTf32;
     else if (tok == "bf16") o.gemm = CudaGemmPrecision::kBf16;
     else if (tok == "nograph") o.graphs = false;
+    else if (tok == "graph") o.graphs = true;
     else bad();
   }
   return o;

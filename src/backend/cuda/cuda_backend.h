@@ -28,10 +28,14 @@ enum class CudaGemmPrecision { kF32, kTf32, kBf16 };
 struct CudaBackendOptions {
   int device = 0;
   CudaGemmPrecision gemm = CudaGemmPrecision::kF32;
-  bool graphs = true;  // record each decode step as one CUDA graph (":nograph" turns it off)
+  // Record each decode step as one CUDA graph (":graph"). Off by default: on the H200 it was
+  // slower (decode is GPU-bound and most steps needed a re-instantiation, see
+  // docs/benchmarks-cuda.md).
+  bool graphs = false;
 };
 
-// Parses "cuda" followed by any of ":f32" ":tf32" ":bf16" ":nograph" (ember::Error otherwise).
+// Parses "cuda" followed by any of ":f32" ":tf32" ":bf16" ":graph" ":nograph" (ember::Error
+// otherwise).
 CudaBackendOptions parse_cuda_backend_name(std::string_view name);
 
 // Throws ember::Error kUnsupported when no CUDA device is usable.

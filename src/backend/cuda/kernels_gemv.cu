@@ -226,16 +226,16 @@ int sm_count() {
 
 int g_force_rows_per_warp = 0;  // benchmarks: 0 = heuristic
 
-// Rows per warp for T = 1 (measured on H200, docs/benchmarks-cuda.md): affine formats gain
-// from sharing each x slice across rows (q4: 4 from 2560 rows on, else 2; q8: 2, 4 for huge
-// matrices); dense bf16 is already at the load limit with one row per warp.
+// Rows per warp for T = 1 (measured on H200 with split-K on, docs/benchmarks-cuda.md): affine
+// formats gain from sharing each x slice across rows (q4: 4 from 8192 rows on, else 2; q8: 2,
+// 4 for huge matrices); dense bf16: 1, except few long rows (split-K plus 4 rows wins).
 template <int F>
 int rows_per_warp(const DevMatrix& W) {
   if (g_force_rows_per_warp == 1 || g_force_rows_per_warp == 2 || g_force_rows_per_warp == 4)
     return g_force_rows_per_warp;
-  if (F == kQ4) return W.rows >= 2560 ? 4 : 2;
+  if (F == kQ4) return W.rows >= 8192 ? 4 : 2;
   if (F == kQ8) return W.rows >= 16384 ? 4 : 2;
-  return 1;
+  return W.cols >= 4 * W.rows ? 4 : 1;
 }
 
 // Warps per row group: enough warps in all (~16 per SM) without slicing a row below ~24
