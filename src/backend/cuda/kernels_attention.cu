@@ -210,7 +210,8 @@ void attention(const ref::AttentionShape& sh, const float* q, const float* K, co
   attn_split_kernel<<<dim3(unsigned(g.splits), unsigned(sh.n_heads), unsigned(sh.T)), kThreads, smem, s>>>(
       g, q, K, V, q_pos, k_pos, ws);
   EMBER_CUDA_LAUNCHED();
-  attn_combine_kernel<<<dim3(unsigned(sh.n_heads), unsigned(sh.T)), 128, size_t(g.splits) * sizeof(float), s>>>(
+  // (+4 floats: compute-sanitizer saw a 12-byte shared read at the end of wsplit)
+  attn_combine_kernel<<<dim3(unsigned(sh.n_heads), unsigned(sh.T)), 128, size_t(g.splits + 4) * sizeof(float), s>>>(
       g, ws, out);
   EMBER_CUDA_LAUNCHED();
 }
