@@ -36,11 +36,16 @@ if has test; then
   done
 fi
 if has sanitize; then
-  stamp "compute-sanitizer memcheck (ops subset)"
-  timeout 240 compute-sanitizer --tool memcheck --error-exitcode 9 $TESTS \
-    --gtest_filter='CudaOps.Attention:CudaOps.Rope:CudaOps.RmsNorm:CudaOps.Elementwise:CudaOps.EmbeddingRows:CudaOps.DescriptionAndBuffers:Fixtures/CudaGolden.LogitsMatchReference/10:Fixtures/CudaGolden.LogitsMatchReference/11' \
+  stamp "compute-sanitizer memcheck (all op tests + one golden fixture, both modes)"
+  timeout 300 compute-sanitizer --tool memcheck --error-exitcode 9 $TESTS \
+    --gtest_filter='CudaOps.*:Fixtures/CudaGolden.LogitsMatchReference/10:Fixtures/CudaGolden.LogitsMatchReference/11' \
     > "$OUT/sanitize.log" 2>&1; rc=$?
-  grep -E "ERROR SUMMARY|PASSED|FAILED" "$OUT/sanitize.log" | head; stamp "sanitize rc=$rc"
+  grep -E "ERROR SUMMARY|PASSED|FAILED" "$OUT/sanitize.log" | head; stamp "memcheck rc=$rc"
+  stamp "compute-sanitizer racecheck (shared-memory kernels)"
+  timeout 200 compute-sanitizer --tool racecheck --error-exitcode 9 $TESTS \
+    --gtest_filter='CudaOps.Attention:CudaOps.RmsNorm:CudaOps.Rope:CudaOps.LargeMatmulSpansSeveralWarpsAndRowGroups' \
+    > "$OUT/racecheck.log" 2>&1; rc=$?
+  grep -E "ERROR SUMMARY|RACECHECK SUMMARY|PASSED|FAILED" "$OUT/racecheck.log" | head; stamp "racecheck rc=$rc"
 fi
 if has gemv; then
   stamp "gemv bench"
