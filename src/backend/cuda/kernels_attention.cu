@@ -103,6 +103,7 @@ __global__ void __launch_bounds__(kThreads) attn_split_kernel(Geometry g, const 
       float sum = ea + eb;
 #pragma unroll
       for (int o = 16; o > 0; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
+      __syncwarp();  // every lane has read m_sh before lane 0 overwrites it (racecheck)
       if (lane == 0) {
         const float corr = m_old == -INFINITY ? 0.0f : expf(m_old - m_new);
         corr_sh = corr;
