@@ -146,6 +146,7 @@ class CudaBackend final : public Backend {
     // reused (tests) must not hit a stale mirror. Weights must outlive the backend anyway.
     int64_t rows = 0, cols = 0;
     WeightFormat format{};
+    DType dtype{}, scale_dtype{};
     int bits = 0, gs = 0;
     const uint8_t* scales = nullptr;
     uint8_t head[16] = {}, tail[16] = {};
@@ -246,7 +247,9 @@ const void* CudaBackend::stage_bytes(const void* host, size_t bytes) {
   if (at == kRingBytes) {  // rare (huge position arrays): a dedicated buffer, synchronous
     void* p = grow(big_arg_, bytes);
     synchronize("big arg");
-    EMBER_CUDA_CHECK(cudaMemcpy(p, host, bytes, cudaMemcpyHostToDevice));
+    // On our stream: a legacy-stream cudaMemcpy from pageable memory may return before its DMA
+    // lands, and our non-blocking stream would not wait for it.
+    EMBER_CUDA_CHECK(cudaMemcpyAsync(p, host, bytes, cudaMemcpyHostToDevice, stream_));
     return p;
   }
   enqueue();
@@ -323,7 +326,7 @@ const void* CudaBackend::mirrored_array(const void* host, size_t bytes) {
   const size_t at = pin(h + lo, hi - lo);
   if (at == kRingBytes) {
     synchronize("big array");
-    EMBER_CUDA_CHECK(cudaMemcpy(dst, h + lo, hi - lo, cudaMemcpyHostToDevice));
+    EMBER_CUDA_CHECK(cudaMemcpyAsync(dst, h + lo, hi - lo, cudaMemcpyHostToDevice, stream_));
   } else {
     enqueue();
     EMBER_CUDA_CHECK(cudaMemcpyAsync(dst, ring_host_ + at, hi - lo, cudaMemcpyHostToDevice, stream_));
@@ -341,7 +344,8 @@ const DevMatrix& CudaBackend::mirror(const Matrix& W) {
   auto it = mirrors_.find(W.data);
   if (it != mirrors_.end()) {
     const Mirror& m = it->second;
-    if (m.rows == W.rows && m.cols == W.cols && m.format == W.format && m.bits == W.bits && m.gs == W.group_size &&
+    if (m.rows == W.rows && m.cols == W.cols && m.format == W.format && m.dtype == W.dtype &&
+        m.scale_dtype == W.scale_dtype && m.bits == W.bits && m.gs == W.group_size &&
         m.scales == W.scales && m.n_bytes == n_bytes && std::memcmp(m.head, W.data, fp) == 0 &&
         std::memcmp(m.tail, W.data + n_bytes - fp, fp) == 0)
       return m.d;
@@ -353,6 +357,7 @@ const DevMatrix& CudaBackend::mirror(const Matrix& W) {
   ++uploads_[W.name];
   Mirror mir;
   mir.rows = W.rows, mir.cols = W.cols, mir.format = W.format, mir.bits = W.bits, mir.gs = W.group_size;
+  mir.dtype = W.dtype, mir.scale_dtype = W.scale_dtype;
   mir.scales = W.scales, mir.n_bytes = n_bytes;
   std::memcpy(mir.head, W.data, fp);
   std::memcpy(mir.tail, W.data + n_bytes - fp, fp);
@@ -360,7 +365,8 @@ const DevMatrix& CudaBackend::mirror(const Matrix& W) {
     void* p = nullptr;
     EMBER_CUDA_CHECK(cudaMalloc(&p, std::max<size_t>(bytes, 16)));
     mir.allocs.push_back(p);
-    EMBER_CUDA_CHECK(cudaMemcpy(p, src, bytes, cudaMemcpyHostToDevice));
+    // Ordered on our stream (see stage_bytes); a pageable source is consumed when this returns.
+    EMBER_CUDA_CHECK(cudaMemcpyAsync(p, src, bytes, cudaMemcpyHostToDevice, stream_));
     return static_cast<const uint8_t*>(p);
   };
   DevMatrix d;
