@@ -1,8 +1,10 @@
 // The CUDA implementation of Backend (issue #8). Activations live in device memory (f32);
 // weights are mirrored to the device once, in their stored format, on first use of a Matrix
-// (cache keyed by its data pointer). All work is queued on one stream, in call order; the
-// host waits only in download() (and when the small-argument staging ring wraps), so a
-// call's output is visible to every later call, as the interface requires.
+// (cache keyed by its data pointer, so a Matrix's storage must outlive the backend, as the
+// mapped checkpoint of a model does). All work is queued on one stream, in call order; the
+// host waits only in download(), free(), first-use weight uploads and when the small-argument
+// staging ring wraps, so a call's output is visible to every later call, as the interface
+// requires. Not thread-safe: one backend serves one thread.
 //
 // Precision of large-T matmuls (prefill, T > kGemvMaxT): dequantize + cuBLAS GEMM in
 //   "cuda" / "cuda:f32"  f32 (exact reference numerics, slower),
