@@ -22,7 +22,7 @@ build-asan: deps
 # CUDA backend compile check (no GPU needed, nvcc required): the library with its .cu files,
 # the CUDA tools and the CUDA test objects, so the CUDA sources cannot rot. GPU runs:
 # scripts/gpu-check.sh on a machine with a GPU.
-CUDA_TEST_OBJS := tests/CMakeFiles/ember_tests.dir/unit/cuda_ops_test.cc.o tests/CMakeFiles/ember_tests.dir/unit/cuda_golden_test.cc.o
+CUDA_TEST_OBJS := $(foreach t,cuda_ops cuda_golden backend_registry,tests/CMakeFiles/ember_tests.dir/unit/$(t)_test.cc.o)
 build-cuda-check: deps
 	@cmake --preset cuda >/dev/null
 	@cmake --build --preset cuda -j $(JOBS) --target ember bench_cuda make_random_gemma4 $(CUDA_TEST_OBJS)
