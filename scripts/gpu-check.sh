@@ -2,7 +2,8 @@
 # Device-machine run of the CUDA backend (issue #8): build (preset cuda), CUDA unit + golden
 # tests, compute-sanitizer on the op tests, GEMV bandwidth, whole-model decode on random
 # E2B/E4B checkpoints, transformers side by side. Logs go to $OUT (or ./gpu-out).
-#   bash scripts/gpu-check.sh [build] [test] [sanitize] [gemv] [model] [e4b] [hf] [full]   (default: all but full)
+#   bash scripts/gpu-check.sh [build] [test] [sanitize] [sanitize-on-fail] [gemv] [model] [e4b] [profile] [hf] [full]
+#   (default: build test sanitize gemv model e4b hf; profile = ncu per-kernel times)
 set -uo pipefail
 OUT=${OUT:-$PWD/gpu-out}
 mkdir -p "$OUT"
