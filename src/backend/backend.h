@@ -10,7 +10,8 @@
 //
 // Shapes follow ops/ops.h, whose scalar reference implementations define the semantics of
 // every op here (the tests hold each backend to them). Ops run synchronously on the calling
-// thread's view of the pool: when a call returns, its output is written.
+// thread's view of the pool: when a call returns, its output is written. A Backend instance is
+// used by one thread at a time (implementations keep scratch buffers).
 #pragma once
 
 #include <cstddef>
@@ -24,9 +25,26 @@
 
 namespace ember {
 
+// How matmuls on quantized (MLX affine) weights treat the activations.
+enum class MatmulMode {
+  // f32 activations: equals dequantize-then-matmul up to f32 summation order. Use for
+  // reference/golden comparisons (transformers float32, mlx-lm).
+  kExact,
+  // Activations quantized to int8 per weight group (x ≈ d·q, d = max|x|/127) and integer dot
+  // products where the CPU has them (AVX-512 VNNI: 4/8-bit; AVX2: 4-bit); the bias term uses
+  // the exact Σx. Like llama.cpp's q8 activations: relative RMS error of the outputs ~1e-2 on
+  // random data. Dense weights, group size 32 and cases without an int8 kernel compute
+  // exactly. The default.
+  kFast,
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
+
+  // Default MatmulMode::kFast; golden tests set kExact.
+  virtual void set_matmul_mode(MatmulMode mode) = 0;
+  virtual MatmulMode matmul_mode() const = 0;
 
   // "cpu", "cuda", ... plus details (e.g. "cpu (avx512, 2 threads)").
   virtual std::string description() const = 0;

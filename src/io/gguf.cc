@@ -12,19 +12,32 @@ namespace ember {
 
 const char* gguf_value_type_name(GgufValueType t) {
   switch (t) {
-    case GgufValueType::kU8: return "u8";
-    case GgufValueType::kI8: return "i8";
-    case GgufValueType::kU16: return "u16";
-    case GgufValueType::kI16: return "i16";
-    case GgufValueType::kU32: return "u32";
-    case GgufValueType::kI32: return "i32";
-    case GgufValueType::kF32: return "f32";
-    case GgufValueType::kBool: return "bool";
-    case GgufValueType::kString: return "string";
-    case GgufValueType::kArray: return "array";
-    case GgufValueType::kU64: return "u64";
-    case GgufValueType::kI64: return "i64";
-    case GgufValueType::kF64: return "f64";
+    case GgufValueType::kU8:
+      return "u8";
+    case GgufValueType::kI8:
+      return "i8";
+    case GgufValueType::kU16:
+      return "u16";
+    case GgufValueType::kI16:
+      return "i16";
+    case GgufValueType::kU32:
+      return "u32";
+    case GgufValueType::kI32:
+      return "i32";
+    case GgufValueType::kF32:
+      return "f32";
+    case GgufValueType::kBool:
+      return "bool";
+    case GgufValueType::kString:
+      return "string";
+    case GgufValueType::kArray:
+      return "array";
+    case GgufValueType::kU64:
+      return "u64";
+    case GgufValueType::kI64:
+      return "i64";
+    case GgufValueType::kF64:
+      return "f64";
   }
   return "?";
 }
@@ -38,11 +51,23 @@ constexpr int kMaxDims = 4;  // GGML_MAX_DIMS
 // Bytes of one fixed-size value; 0 for string/array (variable) and unknown types.
 size_t fixed_size(GgufValueType t) {
   switch (t) {
-    case GgufValueType::kU8: case GgufValueType::kI8: case GgufValueType::kBool: return 1;
-    case GgufValueType::kU16: case GgufValueType::kI16: return 2;
-    case GgufValueType::kU32: case GgufValueType::kI32: case GgufValueType::kF32: return 4;
-    case GgufValueType::kU64: case GgufValueType::kI64: case GgufValueType::kF64: return 8;
-    default: return 0;
+    case GgufValueType::kU8:
+    case GgufValueType::kI8:
+    case GgufValueType::kBool:
+      return 1;
+    case GgufValueType::kU16:
+    case GgufValueType::kI16:
+      return 2;
+    case GgufValueType::kU32:
+    case GgufValueType::kI32:
+    case GgufValueType::kF32:
+      return 4;
+    case GgufValueType::kU64:
+    case GgufValueType::kI64:
+    case GgufValueType::kF64:
+      return 8;
+    default:
+      return 0;
   }
 }
 
@@ -58,18 +83,41 @@ T load(const uint8_t* p) {
 // Reads a fixed-size scalar of type t at p into v.
 void decode_scalar(GgufValueType t, const uint8_t* p, GgufValue& v) {
   switch (t) {
-    case GgufValueType::kU8: v.u = p[0]; break;
-    case GgufValueType::kI8: v.i = int8_t(p[0]); break;
-    case GgufValueType::kBool: v.i = p[0]; break;
-    case GgufValueType::kU16: v.u = load<uint16_t>(p); break;
-    case GgufValueType::kI16: v.i = load<int16_t>(p); break;
-    case GgufValueType::kU32: v.u = load<uint32_t>(p); break;
-    case GgufValueType::kI32: v.i = load<int32_t>(p); break;
-    case GgufValueType::kU64: v.u = load<uint64_t>(p); break;
-    case GgufValueType::kI64: v.i = load<int64_t>(p); break;
-    case GgufValueType::kF32: v.f = load<float>(p); break;
-    case GgufValueType::kF64: v.f = load<double>(p); break;
-    default: break;
+    case GgufValueType::kU8:
+      v.u = p[0];
+      break;
+    case GgufValueType::kI8:
+      v.i = int8_t(p[0]);
+      break;
+    case GgufValueType::kBool:
+      v.i = p[0];
+      break;
+    case GgufValueType::kU16:
+      v.u = load<uint16_t>(p);
+      break;
+    case GgufValueType::kI16:
+      v.i = load<int16_t>(p);
+      break;
+    case GgufValueType::kU32:
+      v.u = load<uint32_t>(p);
+      break;
+    case GgufValueType::kI32:
+      v.i = load<int32_t>(p);
+      break;
+    case GgufValueType::kU64:
+      v.u = load<uint64_t>(p);
+      break;
+    case GgufValueType::kI64:
+      v.i = load<int64_t>(p);
+      break;
+    case GgufValueType::kF32:
+      v.f = load<float>(p);
+      break;
+    case GgufValueType::kF64:
+      v.f = load<double>(p);
+      break;
+    default:
+      break;
   }
 }
 
@@ -110,22 +158,33 @@ std::string GgufValue::to_string(size_t max_items) const {
       os << '"' << s << (s.size() < str.size() ? "..." : "") << '"';
       break;
     }
-    case GgufValueType::kBool: os << (i ? "true" : "false"); break;
-    case GgufValueType::kF32: case GgufValueType::kF64: os << f; break;
+    case GgufValueType::kBool:
+      os << (i ? "true" : "false");
+      break;
+    case GgufValueType::kF32:
+    case GgufValueType::kF64:
+      os << f;
+      break;
     case GgufValueType::kArray: {
       os << gguf_value_type_name(elem_type) << "[" << count << "] [";
       uint64_t n = std::min<uint64_t>(count, max_items);
       for (uint64_t k = 0; k < n; ++k) {
         if (k) os << ", ";
-        if (elem_type == GgufValueType::kString) os << '"' << strings[k].substr(0, 40) << '"';
-        else if (elem_type == GgufValueType::kArray) os << items[k].to_string(2);
-        else if (elem_type == GgufValueType::kF32 || elem_type == GgufValueType::kF64) os << float_at(k);
-        else os << int_at(k);
+        if (elem_type == GgufValueType::kString)
+          os << '"' << strings[k].substr(0, 40) << '"';
+        else if (elem_type == GgufValueType::kArray)
+          os << items[k].to_string(2);
+        else if (elem_type == GgufValueType::kF32 || elem_type == GgufValueType::kF64)
+          os << float_at(k);
+        else
+          os << int_at(k);
       }
       os << (n < count ? ", ...]" : "]");
       break;
     }
-    default: os << (is_unsigned(type) ? std::to_string(u) : std::to_string(i)); break;
+    default:
+      os << (is_unsigned(type) ? std::to_string(u) : std::to_string(i));
+      break;
   }
   return os.str();
 }
@@ -160,8 +219,8 @@ class GgufFile::Parser {
 
  private:
   [[noreturn]] void bad(uint64_t at, const std::string& what) const {
-    fail(ErrorCode::kCorruptFile, f_.path_, ": corrupt GGUF at byte ", at, (ctx_.empty() ? "" : " ("),
-         ctx_, (ctx_.empty() ? "" : ")"), ": ", what);
+    fail(ErrorCode::kCorruptFile, f_.path_, ": corrupt GGUF at byte ", at, (ctx_.empty() ? "" : " ("), ctx_,
+         (ctx_.empty() ? "" : ")"), ": ", what);
   }
   size_t remaining() const { return size_ - pos_; }
   void need(uint64_t n, const char* what) const {
@@ -312,7 +371,8 @@ class GgufFile::Parser {
       bad(at, detail::concat("ne[0] = ", ne0, " is not a multiple of the ", ti.name, " block size ",
                              ti.block_size));
     uint64_t blocks = numel / uint64_t(ti.block_size);
-    if (blocks > std::numeric_limits<uint64_t>::max() / uint64_t(ti.type_size)) bad(at, "byte size overflows");
+    if (blocks > std::numeric_limits<uint64_t>::max() / uint64_t(ti.type_size))
+      bad(at, "byte size overflows");
     t.nbytes = size_t(blocks * uint64_t(ti.type_size));
     at = pos_;
     t.offset = read<uint64_t>("tensor data offset");
@@ -338,8 +398,8 @@ class GgufFile::Parser {
       if (t.offset % align != 0)
         bad(offset_pos_[k], detail::concat("data offset ", t.offset, " is not aligned to ", align));
       if (t.offset > data_size || t.nbytes > data_size - t.offset)
-        bad(offset_pos_[k], detail::concat("data [", t.offset, ", +", t.nbytes, ") lies outside the ", data_size,
-                                           "-byte data section"));
+        bad(offset_pos_[k], detail::concat("data [", t.offset, ", +", t.nbytes, ") lies outside the ",
+                                           data_size, "-byte data section"));
       t.data = p_ + start + t.offset;
       order[k] = k;
     }
@@ -397,10 +457,13 @@ const GgufTensor& GgufFile::tensor(std::string_view name) const {
 Matrix GgufFile::matrix(const GgufTensor& t, int64_t slice) const {
   size_t nd = t.ne.size();
   for (size_t d = 3; d < nd; ++d)
-    if (t.ne[d] != 1) fail(ErrorCode::kInvalidCheckpoint, path_, ": tensor '", t.name, "' ", t.shape_str(), " has more than 3 dimensions");
+    if (t.ne[d] != 1)
+      fail(ErrorCode::kInvalidCheckpoint, path_, ": tensor '", t.name, "' ", t.shape_str(),
+           " has more than 3 dimensions");
   int64_t depth = nd >= 3 ? t.ne[2] : 1;
   if (slice < 0 || slice >= depth)
-    fail(ErrorCode::kInvalidArgument, path_, ": tensor '", t.name, "' ", t.shape_str(), ": slice ", slice, " out of range");
+    fail(ErrorCode::kInvalidArgument, path_, ": tensor '", t.name, "' ", t.shape_str(), ": slice ", slice,
+         " out of range");
   gguf::GgmlTypeInfo ti = gguf::ggml_type_info(t.type);
   Matrix m;
   m.name = t.name;
@@ -410,9 +473,18 @@ Matrix GgufFile::matrix(const GgufTensor& t, int64_t slice) const {
   m.row_bytes = size_t(m.cols / ti.block_size) * size_t(ti.type_size);
   m.data = t.data + size_t(slice) * size_t(m.rows) * m.row_bytes;
   switch (t.type) {
-    case gguf::kF32: m.format = WeightFormat::kDense; m.dtype = DType::F32; break;
-    case gguf::kF16: m.format = WeightFormat::kDense; m.dtype = DType::F16; break;
-    case gguf::kBF16: m.format = WeightFormat::kDense; m.dtype = DType::BF16; break;
+    case gguf::kF32:
+      m.format = WeightFormat::kDense;
+      m.dtype = DType::F32;
+      break;
+    case gguf::kF16:
+      m.format = WeightFormat::kDense;
+      m.dtype = DType::F16;
+      break;
+    case gguf::kBF16:
+      m.format = WeightFormat::kDense;
+      m.dtype = DType::BF16;
+      break;
     default:
       m.format = WeightFormat::kGguf;
       m.group_size = ti.block_size;

@@ -27,8 +27,19 @@
 namespace ember {
 
 enum class GgufValueType : uint32_t {
-  kU8 = 0, kI8 = 1, kU16 = 2, kI16 = 3, kU32 = 4, kI32 = 5, kF32 = 6, kBool = 7,
-  kString = 8, kArray = 9, kU64 = 10, kI64 = 11, kF64 = 12,
+  kU8 = 0,
+  kI8 = 1,
+  kU16 = 2,
+  kI16 = 3,
+  kU32 = 4,
+  kI32 = 5,
+  kF32 = 6,
+  kBool = 7,
+  kString = 8,
+  kArray = 9,
+  kU64 = 10,
+  kI64 = 11,
+  kF64 = 12,
 };
 const char* gguf_value_type_name(GgufValueType t);
 
@@ -60,10 +71,10 @@ struct GgufValue {
 
 struct GgufTensor {
   std::string name;
-  int type = 0;                 // ggml type id (quant/gguf_types.h)
-  std::vector<int64_t> ne;      // ggml order: ne[0] is contiguous (columns), ne[1] rows, ...
-  uint64_t offset = 0;          // relative to the data section
-  uint64_t info_offset = 0;     // byte offset of the tensor info in the file
+  int type = 0;              // ggml type id (quant/gguf_types.h)
+  std::vector<int64_t> ne;   // ggml order: ne[0] is contiguous (columns), ne[1] rows, ...
+  uint64_t offset = 0;       // relative to the data section
+  uint64_t info_offset = 0;  // byte offset of the tensor info in the file
   const uint8_t* data = nullptr;
   size_t nbytes = 0;
 
@@ -155,8 +166,13 @@ struct GgufTokenizerData {
 
 // Token types (llama.cpp `llama_token_type`).
 enum GgufTokenType : int32_t {
-  kTokUndefined = 0, kTokNormal = 1, kTokUnknown = 2, kTokControl = 3, kTokUserDefined = 4,
-  kTokUnused = 5, kTokByte = 6,
+  kTokUndefined = 0,
+  kTokNormal = 1,
+  kTokUnknown = 2,
+  kTokControl = 3,
+  kTokUserDefined = 4,
+  kTokUnused = 5,
+  kTokByte = 6,
 };
 
 // Extracts and cross-checks the tokenizer: tokens required; scores/token_type/ids sized and

@@ -76,6 +76,13 @@ void Gemma4::init(const ModelLoadOptions& opts) {
   summary_.pad_id = int32_t(tc.pad_token_id);
   for (int64_t id : cfg.stop_token_ids()) summary_.stop_ids.push_back(int32_t(id));
   summary_.eos_id = summary_.stop_ids.empty() ? 1 : summary_.stop_ids[0];
+  const auto& g = cfg.generation;
+  summary_.do_sample = g.do_sample;
+  if (g.temperature) summary_.temperature = float(*g.temperature);
+  if (g.top_p) summary_.top_p = float(*g.top_p);
+  if (g.min_p) summary_.min_p = float(*g.min_p);
+  if (g.repetition_penalty) summary_.repetition_penalty = float(*g.repetition_penalty);
+  if (g.top_k) summary_.top_k = int(*g.top_k);
 
   eps_ = float(tc.rms_norm_eps);
   embed_scale_ = dtype_rounded(std::sqrt(float(tc.hidden_size)), w_.embed_tokens, opts.f32_reference);
@@ -351,6 +358,8 @@ void Gemma4::moe_block(const Gemma4Layer& L, const LayerDev& D, const float* r, 
 std::unique_ptr<LanguageModel> make_gemma4(const std::string& dir, const ModelLoadOptions& opts) {
   Gemma4Model weights = load_gemma4(dir, LoadOptions{});
   auto backend = make_backend(opts.backend, opts.threads);
+  // Reference numerics: f32 activations into every matmul (no int8 activation quantization).
+  if (opts.f32_reference) backend->set_matmul_mode(MatmulMode::kExact);
   return std::make_unique<Gemma4>(std::move(weights), std::move(backend), opts);
 }
 

@@ -1,6 +1,7 @@
 #include "models/gemma4_config.h"
 
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "core/mapped_file.h"
@@ -157,6 +158,18 @@ void derive_layers(const JsonObj& t, Gemma4Config* cfg) {
   const int64_t F = cfg->first_kv_shared;
   cfg->layers.assign(size_t(L), {});
   auto plc = t.opt_obj("per_layer_config");
+  // Keys are layer indices as strings; transformers zero-pads them ("04") so they sort.
+  std::map<int64_t, std::string> plc_keys;
+  if (plc) {
+    for (const auto& [k, v] : plc->raw().items()) {
+      size_t pos = 0;
+      long long idx = -1;
+      try { idx = std::stoll(k, &pos); } catch (...) {}
+      if (k.empty() || pos != k.size() || k[0] == '-' || k[0] == '+' || idx < 0 || idx >= L)
+        plc->fail_key(k, "not a layer index in [0, " + std::to_string(L) + ")");
+      if (!plc_keys.emplace(idx, k).second) plc->fail_key(k, "layer " + std::to_string(idx) + " listed twice");
+    }
+  }
   for (int64_t i = 0; i < L; ++i) {
     Gemma4LayerInfo& li = cfg->layers[size_t(i)];
     li.type = c.layer_types[size_t(i)];
@@ -164,8 +177,8 @@ void derive_layers(const JsonObj& t, Gemma4Config* cfg) {
     li.k_eq_v = c.attention_k_eq_v && full;
     li.head_dim = full && !plc ? c.global_head_dim : c.head_dim;
     li.n_kv_heads = li.k_eq_v && c.num_global_key_value_heads && !plc ? *c.num_global_key_value_heads : c.num_key_value_heads;
-    if (plc) {
-      if (auto e = plc->opt_obj(std::to_string(i))) {
+    if (auto k = plc_keys.find(i); k != plc_keys.end()) {
+      if (auto e = plc->opt_obj(k->second)) {
         li.head_dim = ranged(*e, "head_dim", li.head_dim, 1, 65536);
         li.n_kv_heads = ranged(*e, "num_key_value_heads", li.n_kv_heads, 1, 4096);
       }
@@ -185,14 +198,6 @@ void derive_layers(const JsonObj& t, Gemma4Config* cfg) {
     }
     li.mlp_width = c.intermediate_size * (c.use_double_wide_mlp && li.kv_shared ? 2 : 1);
     li.rope = full ? c.rope_full : c.rope_sliding;
-  }
-  if (plc) {
-    for (const auto& [k, v] : plc->raw().items()) {
-      size_t pos = 0;
-      long long idx = -1;
-      try { idx = std::stoll(k, &pos); } catch (...) {}
-      if (pos != k.size() || idx < 0 || idx >= L) plc->fail_key(k, "not a layer index in [0, " + std::to_string(L) + ")");
-    }
   }
 }
 

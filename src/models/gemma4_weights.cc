@@ -204,6 +204,8 @@ Gemma4Model load_gemma4(const std::string& dir, const LoadOptions& opts) {
   const MoeForm form = mlx_experts ? MoeForm::kMlx : MoeForm::kHf;
   const auto table = gemma4_text_weight_table(m.cfg, form);
   auto bound = binder.bind(table);
+  // Old exports may carry the non-persistent RoPE buffers; mlx-lm's sanitize drops them too.
+  binder.ignore_containing("self_attn.rotary_emb.", "saved RoPE buffer (recomputed from config)");
   m.report = binder.finish(dir, opts.skip_towers);
   for (const auto& n : m.cfg.notes) m.report.notes.push_back("config: " + n);
 

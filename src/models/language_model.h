@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,10 @@ struct ModelSummary {
   int64_t max_context = 0;
   int32_t bos_id = 2, eos_id = 1, pad_id = 0;
   std::vector<int32_t> stop_ids;  // ids that end generation (config / generation_config)
+  // Sampling defaults from generation_config.json (unset when absent).
+  std::optional<bool> do_sample;
+  std::optional<float> temperature, top_p, min_p, repetition_penalty;
+  std::optional<int> top_k;
 };
 
 // Activation dumps: name ("layer.3.attn_out", "embed", "final_norm", ...) and [rows, cols].

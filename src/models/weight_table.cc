@@ -337,6 +337,12 @@ LoadReport WeightBinder::finish(const std::string& what, bool skip_towers) {
   rep.layout = layout_.name;
   for (const auto& [local, l] : text_) {
     if (claimed_.count(l.raw)) continue;
+    auto frag = std::find_if(ignore_fragments_.begin(), ignore_fragments_.end(),
+                             [&](const auto& f) { return local.find(f.first) != std::string::npos; });
+    if (frag != ignore_fragments_.end()) {
+      claim(local, "ignored", frag->second);
+      continue;
+    }
     Problem p = problem(&l, "unexpected tensor: not in the Gemma 4 text weight table");
     if (ends_with(local, ".bias")) p.hint = "Gemma 4 linears have no bias";
     else if (ends_with(local, ".scales") || ends_with(local, ".biases"))

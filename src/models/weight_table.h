@@ -99,6 +99,11 @@ class WeightBinder {
   // Binds every slot of `table`; problems are collected, not thrown.
   std::map<std::string, BoundWeight> bind(const std::vector<WeightSlot>& table);
   void add_problem(Problem p) { problems_.push_back(std::move(p)); }
+  // Text tensors whose local key contains `fragment` are accepted and ignored (e.g. saved RoPE
+  // buffers), instead of being reported as unclaimed.
+  void ignore_containing(const std::string& fragment, const std::string& reason) {
+    ignore_fragments_.emplace_back(fragment, reason);
+  }
   // Reports unclaimed text tensors and sets tower tensors aside; throws one Error listing every
   // problem if there is any. `skip_towers=false` makes tower tensors an error (not loadable yet).
   LoadReport finish(const std::string& what, bool skip_towers);
@@ -126,6 +131,7 @@ class WeightBinder {
   std::map<std::string, TensorReport> claimed_;   // raw key -> report row
   std::vector<Problem> problems_;
   std::map<std::string, std::vector<std::string>> storage_;
+  std::vector<std::pair<std::string, std::string>> ignore_fragments_;
 };
 
 // Rows [r0, r0 + n) of a bound matrix, as a Matrix pointing into the same storage (dense or

@@ -208,18 +208,30 @@ using BlockFn = void (*)(const uint8_t*, float*);
 
 BlockFn block_fn(int type) {
   switch (type) {
-    case kQ4_0: return block_q4_0;
-    case kQ4_1: return block_q4_1;
-    case kQ5_0: return block_q5_0;
-    case kQ5_1: return block_q5_1;
-    case kQ8_0: return block_q8_0;
-    case kQ2_K: return block_q2_k;
-    case kQ3_K: return block_q3_k;
-    case kQ4_K: return block_q4_k;
-    case kQ5_K: return block_q5_k;
-    case kQ6_K: return block_q6_k;
-    case kQ8_K: return block_q8_k;
-    default: return nullptr;
+    case kQ4_0:
+      return block_q4_0;
+    case kQ4_1:
+      return block_q4_1;
+    case kQ5_0:
+      return block_q5_0;
+    case kQ5_1:
+      return block_q5_1;
+    case kQ8_0:
+      return block_q8_0;
+    case kQ2_K:
+      return block_q2_k;
+    case kQ3_K:
+      return block_q3_k;
+    case kQ4_K:
+      return block_q4_k;
+    case kQ5_K:
+      return block_q5_k;
+    case kQ6_K:
+      return block_q6_k;
+    case kQ8_K:
+      return block_q8_k;
+    default:
+      return nullptr;
   }
 }
 
@@ -231,7 +243,9 @@ bool can_dequantize(int type) {
 
 void dequantize(int type, const uint8_t* src, float* out, int64_t n) {
   switch (type) {
-    case kF32: std::memcpy(out, src, size_t(n) * 4); return;
+    case kF32:
+      std::memcpy(out, src, size_t(n) * 4);
+      return;
     case kF16:
     case kBF16:
       for (int64_t i = 0; i < n; ++i) {
@@ -240,7 +254,8 @@ void dequantize(int type, const uint8_t* src, float* out, int64_t n) {
         out[i] = type == kF16 ? f16_to_f32(h) : bf16_to_f32(h);
       }
       return;
-    default: break;
+    default:
+      break;
   }
   BlockFn fn = block_fn(type);
   if (!fn) fail(ErrorCode::kUnsupported, "no dequantization for GGUF ", ggml_type_name(type));

@@ -37,9 +37,19 @@ float gguf_dot_row(const Matrix& m, int64_t row, const float* x) {
 
 bool has_q8_dot(int type) {
   switch (type) {
-    case kQ4_0: case kQ4_1: case kQ5_0: case kQ5_1: case kQ8_0:
-    case kQ2_K: case kQ3_K: case kQ4_K: case kQ5_K: case kQ6_K: return true;
-    default: return false;
+    case kQ4_0:
+    case kQ4_1:
+    case kQ5_0:
+    case kQ5_1:
+    case kQ8_0:
+    case kQ2_K:
+    case kQ3_K:
+    case kQ4_K:
+    case kQ5_K:
+    case kQ6_K:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -118,7 +128,9 @@ float dot_q32_scalar(int type, const uint8_t* row, const BlockQ8x32* xq, int64_t
     int8_t q[32];
     float d = half(w), m = 0;
     switch (type) {
-      case kQ8_0: std::memcpy(q, w + 2, 32); break;
+      case kQ8_0:
+        std::memcpy(q, w + 2, 32);
+        break;
       case kQ4_0:
       case kQ4_1: {
         const uint8_t* qs = w + (type == kQ4_0 ? 2 : 4);
@@ -186,7 +198,8 @@ void decode_k_block(int type, const uint8_t* w, KBlockInts& k) {
         k.scale[g] = w[g] & 0xF;
         k.min[g] = w[g] >> 4;
       }
-      for (int i = 0; i < 256; ++i) k.q[i] = int8_t((w[16 + 32 * (i / 128) + i % 32] >> (2 * ((i % 128) / 32))) & 3);
+      for (int i = 0; i < 256; ++i)
+        k.q[i] = int8_t((w[16 + 32 * (i / 128) + i % 32] >> (2 * ((i % 128) / 32))) & 3);
       return;
     }
     case kQ3_K: {
@@ -232,13 +245,15 @@ void decode_k_block(int type, const uint8_t* w, KBlockInts& k) {
       }
       return;
     }
-    default: EMBER_CHECK(false);
+    default:
+      EMBER_CHECK(false);
   }
 }
 
 bool cpu_has_avx2() {
 #if defined(__x86_64__) || defined(__i386__)
-  static const bool ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  static const bool ok =
+      __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
   return ok;
 #else
   return false;
@@ -257,11 +272,18 @@ float dot_q8(const uint8_t* row, const QuantizedActivation& xq, DotImpl impl) {
   return dot_k_scalar(type, row, xq.q256.data(), int64_t(xq.q256.size()));
 }
 
+void gguf_matvec_rows(const Matrix& m, const QuantizedActivation& xq, int64_t r0, int64_t r1, float* y,
+                      DotImpl impl) {
+  EMBER_CHECK(m.format == WeightFormat::kGguf && m.gguf_type == xq.weight_type && xq.n == m.cols);
+  EMBER_CHECK(0 <= r0 && r0 <= r1 && r1 <= m.rows);
+  for (int64_t r = r0; r < r1; ++r) y[r - r0] = dot_q8(m.data + size_t(r) * m.row_bytes, xq, impl);
+}
+
 void gguf_matvec(const Matrix& m, const float* x, float* y, DotImpl impl) {
   if (m.format == WeightFormat::kGguf && has_q8_dot(m.gguf_type)) {
     QuantizedActivation xq;
     quantize_activation(m.gguf_type, x, m.cols, xq);
-    for (int64_t r = 0; r < m.rows; ++r) y[r] = dot_q8(m.data + size_t(r) * m.row_bytes, xq, impl);
+    gguf_matvec_rows(m, xq, 0, m.rows, y, impl);
     return;
   }
   for (int64_t r = 0; r < m.rows; ++r) y[r] = gguf_dot_row(m, r, x);

@@ -1,5 +1,5 @@
-// AVX2 integer dot products of GGUF rows with 8-bit activations. Compiled for the AVX2+FMA
-// target per function and called only after cpu_has_avx2(); the integer sums equal the
+// AVX2 integer dot products of GGUF rows with 8-bit activations. Compiled for the
+// AVX2+FMA+F16C target per function and called only after cpu_has_avx2(); the integer sums equal the
 // scalar kernels' exactly (gguf_dot.cc), only the f32 combination order differs.
 #include <cstring>
 
@@ -9,16 +9,17 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
-#define EMBER_AVX2 __attribute__((target("avx2,fma")))
+#define EMBER_AVX2 __attribute__((target("avx2,fma,f16c")))
 
 namespace ember::gguf {
 
 namespace {
 
-float half(const uint8_t* p) {
+// fp16 -> f32 in one instruction (F16C; exact, like f16_to_f32).
+EMBER_AVX2 inline float half(const uint8_t* p) {
   uint16_t h;
   std::memcpy(&h, p, 2);
-  return f16_to_f32(h);
+  return _cvtsh_ss(h);
 }
 
 EMBER_AVX2 inline float hsum_ps(__m256 v) {
@@ -104,6 +105,17 @@ EMBER_AVX2 float dot_q32_affine(int type, const uint8_t* row, const BlockQ8x32* 
   return hsum_ps(acc) + msum;
 }
 
+// The 8 (scale, min) pairs of a Q4_K/Q5_K block, branch-free and inlinable (same packing
+// as k_scale_min in gguf_dequant.cc).
+inline void scales_mins_k(const uint8_t* s, int* sc, int* mn) {
+  for (int j = 0; j < 4; ++j) {
+    sc[j] = s[j] & 63;
+    mn[j] = s[j + 4] & 63;
+    sc[j + 4] = (s[j + 8] & 0xF) | ((s[j] >> 6) << 4);
+    mn[j + 4] = (s[j + 8] >> 4) | ((s[j + 4] >> 6) << 4);
+  }
+}
+
 // Q4_K / Q5_K: per group j of 32, unsigned q (4 or 5 bits) times x, weighted by scale j;
 // mins enter through the activation group sums.
 EMBER_AVX2 float dot_q45_k(int type, const uint8_t* row, const BlockQ8x256* xq, int64_t nb) {
@@ -116,8 +128,11 @@ EMBER_AVX2 float dot_q45_k(int type, const uint8_t* row, const BlockQ8x256* xq, 
     const BlockQ8x256& x = xq[b];
     const uint8_t* qs = w + (q5 ? 48 : 16);
     __m256i qh = q5 ? load32(w + 16) : _mm256_setzero_si256();
+    int sc[8], mn[8];
+    scales_mins_k(w + 4, sc, mn);
     __m256i isum = _mm256_setzero_si256();
     int msum = 0;
+    for (int j = 0; j < 8; ++j) msum += mn[j] * (x.bsums[2 * j] + x.bsums[2 * j + 1]);
     for (int c = 0; c < 4; ++c) {
       __m256i raw = load32(qs + 32 * c);
       __m256i lo = _mm256_and_si256(raw, m4), hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
@@ -127,14 +142,10 @@ EMBER_AVX2 float dot_q45_k(int type, const uint8_t* row, const BlockQ8x256* xq, 
         lo = _mm256_or_si256(lo, _mm256_slli_epi16(h0, 4));
         hi = _mm256_or_si256(hi, _mm256_slli_epi16(h1, 4));
       }
-      int sc0, m0, sc1, m1;
-      k_scale_min(w + 4, 2 * c, &sc0, &m0);
-      k_scale_min(w + 4, 2 * c + 1, &sc1, &m1);
       __m256i p0 = _mm256_maddubs_epi16(lo, load32(x.qs + 64 * c));
       __m256i p1 = _mm256_maddubs_epi16(hi, load32(x.qs + 64 * c + 32));
-      isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p0, _mm256_set1_epi16(int16_t(sc0))));
-      isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p1, _mm256_set1_epi16(int16_t(sc1))));
-      msum += m0 * (x.bsums[4 * c] + x.bsums[4 * c + 1]) + m1 * (x.bsums[4 * c + 2] + x.bsums[4 * c + 3]);
+      isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p0, _mm256_set1_epi16(int16_t(sc[2 * c]))));
+      isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p1, _mm256_set1_epi16(int16_t(sc[2 * c + 1]))));
     }
     sum += x.d * (half(w) * float(hsum_i32(isum)) - half(w + 2) * float(msum));
   }
@@ -180,11 +191,24 @@ EMBER_AVX2 float dot_q6_k(const uint8_t* row, const BlockQ8x256* xq, int64_t nb)
 bool dot_q8_avx2(int type, const uint8_t* row, const QuantizedActivation& xq, float* out) {
   const int64_t n32 = int64_t(xq.q32.size()), n256 = int64_t(xq.q256.size());
   switch (type) {
-    case kQ4_0: case kQ5_0: case kQ8_0: *out = dot_q32_sym(type, row, xq.q32.data(), n32); return true;
-    case kQ4_1: case kQ5_1: *out = dot_q32_affine(type, row, xq.q32.data(), n32); return true;
-    case kQ4_K: case kQ5_K: *out = dot_q45_k(type, row, xq.q256.data(), n256); return true;
-    case kQ6_K: *out = dot_q6_k(row, xq.q256.data(), n256); return true;
-    default: return false;
+    case kQ4_0:
+    case kQ5_0:
+    case kQ8_0:
+      *out = dot_q32_sym(type, row, xq.q32.data(), n32);
+      return true;
+    case kQ4_1:
+    case kQ5_1:
+      *out = dot_q32_affine(type, row, xq.q32.data(), n32);
+      return true;
+    case kQ4_K:
+    case kQ5_K:
+      *out = dot_q45_k(type, row, xq.q256.data(), n256);
+      return true;
+    case kQ6_K:
+      *out = dot_q6_k(row, xq.q256.data(), n256);
+      return true;
+    default:
+      return false;
   }
 }
 

@@ -62,9 +62,14 @@ bool has_q8_dot(int type);
 void quantize_activation(int weight_type, const float* x, int64_t n, QuantizedActivation& out);
 
 enum class DotImpl { kAuto, kScalar, kAvx2 };
-bool cpu_has_avx2();
+bool cpu_has_avx2();  // AVX2 + FMA + F16C
 // Integer dot of `row` (n elements of xq.weight_type) with xq. kAvx2 requires cpu_has_avx2().
 float dot_q8(const uint8_t* row, const QuantizedActivation& xq, DotImpl impl = DotImpl::kAuto);
+
+// y[r - r0] = row r of m . xq for r in [r0, r1) (xq quantized for m.gguf_type): the unit a
+// thread pool splits a matvec into, sharing one activation quantization.
+void gguf_matvec_rows(const Matrix& m, const QuantizedActivation& xq, int64_t r0, int64_t r1, float* y,
+                      DotImpl impl = DotImpl::kAuto);
 
 // y[m.rows] = m * x. Uses the integer path for types that have one (x quantized once),
 // else gguf_dot_row; dense matrices are dotted in f32.

@@ -88,6 +88,32 @@ void LayerCache::clear() {
   }
 }
 
+std::unique_ptr<LayerCache> LayerCache::clone() const {
+  auto c = std::unique_ptr<LayerCache>(new LayerCache(*backend_, spec_, 1, max_context_));
+  c->capacity_ = capacity_;
+  c->k_ = BackendBuffer(*backend_, size_t(capacity_) * row_floats());
+  c->v_ = BackendBuffer(*backend_, size_t(capacity_) * row_floats());
+  if (capacity_ > 0) {
+    backend_->copy(c->k_.data(), k_.data(), size_t(capacity_) * row_floats());
+    backend_->copy(c->v_.data(), v_.data(), size_t(capacity_) * row_floats());
+  }
+  c->pos_ = pos_;
+  c->used_ = used_;
+  c->min_pos_ = min_pos_;
+  return c;
+}
+
+KvCache KvCache::clone() const {
+  KvCache c;
+  c.max_chunk_ = max_chunk_;
+  c.max_context_ = max_context_;
+  c.n_tokens_ = n_tokens_;
+  c.layers_.resize(layers_.size());
+  for (size_t i = 0; i < layers_.size(); ++i)
+    if (layers_[i]) c.layers_[i] = layers_[i]->clone();
+  return c;
+}
+
 KvCache::KvCache(Backend& backend, const std::vector<LayerCacheSpec>& specs, const std::vector<bool>& owns,
                  int64_t max_chunk, int64_t max_context)
     : max_chunk_(max_chunk), max_context_(max_context) {

@@ -25,6 +25,7 @@ struct LayerCacheSpec {
 
 class LayerCache {
  public:
+  LayerCache(const LayerCache&) = delete;
   LayerCache(Backend& backend, const LayerCacheSpec& spec, int64_t max_chunk, int64_t max_context);
 
   // Makes room for T new tokens at positions [pos0, pos0+T) and returns the slot index of each
@@ -45,6 +46,8 @@ class LayerCache {
   bool truncate(int32_t n);
   void clear();
   size_t bytes() const { return 2 * size_t(capacity_) * row_floats() * sizeof(float); }
+  // A deep copy (same backend).
+  std::unique_ptr<LayerCache> clone() const;
 
  private:
   size_t row_floats() const { return size_t(spec_.n_kv_heads) * size_t(spec_.head_dim); }
@@ -77,6 +80,7 @@ class KvCache {
   bool truncate(int32_t n);
   void clear();
   size_t bytes() const;
+  KvCache clone() const;
 
  private:
   std::vector<std::unique_ptr<LayerCache>> layers_;

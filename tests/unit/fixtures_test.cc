@@ -3,6 +3,7 @@
 // that the forward-pass tests that compare ember's logits against them can trust their inputs.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "io/npy.h"
+#include "util/golden.h"
 
 namespace ember {
 namespace {
@@ -132,6 +134,24 @@ void check_fixture(const fs::path& dir) {
   ASSERT_EQ(logits.dtype, DType::F32);
   ASSERT_EQ(logits.shape, (std::vector<int64_t>{int64_t(inputs["ids"].size()), vocab}));
   for (float x : logits.values<float>()) ASSERT_TRUE(std::isfinite(x) && std::fabs(x) <= 30.0f) << x;
+
+  // Optional activation dumps: shapes follow the config and the prompt.
+  const int64_t T = int64_t(inputs["ids"].size());
+  const int64_t P = tc.value("hidden_size_per_layer_input", int64_t(0));
+  const std::vector<std::pair<std::string, std::vector<int64_t>>> acts = {
+      {"act_embed.npy", {T, hidden}},
+      {"act_ple.npy", {T, layers, P}},
+      {"act_layers.npy", {layers, T, hidden}},
+      {"act_final_norm.npy", {T, hidden}}};
+  for (const auto& [file, shape] : acts) {
+    if (!fs::exists(dir / file)) continue;
+    NpyArray a = read_npy((dir / file).string());
+    EXPECT_EQ(a.dtype, DType::F32) << file;
+    EXPECT_EQ(a.shape, shape) << file;
+  }
+  if (cfg["model_type"] == "gemma4_text" && !cfg.contains("quantization")) {
+    EXPECT_TRUE(fs::exists(dir / "act_layers.npy")) << "HF text-only fixtures carry activation dumps";
+  }
 }
 
 TEST(Fixtures, EveryDirectoryIsComplete) {
@@ -156,6 +176,34 @@ TEST(Fixtures, GreedyGenerationRecord) {
   for (size_t i = 0; i + 1 < stopped.size(); ++i) {
     EXPECT_FALSE(eos.count(stopped[i].get<int64_t>())) << "EOS before the end at " << i;
     EXPECT_EQ(stopped[i], free[i]) << "both runs are greedy from the same prompt";
+  }
+}
+
+TEST(Fixtures, GoldenHelpers) {
+  const std::string root = testing::gemma4_fixture_root(EMBER_SOURCE_DIR);
+  auto names = testing::list_fixtures(root);
+  EXPECT_EQ(std::set<std::string>(names.begin(), names.end()), kExpected);
+  for (auto& name : names) {
+    testing::GoldenCase c = testing::load_golden(root + "/" + name);
+    ASSERT_EQ(c.logits.size(), c.ids.size() * size_t(c.vocab)) << name;
+    EXPECT_FALSE(c.reference.empty()) << name;
+    const int64_t rows = int64_t(c.ids.size());
+    auto same = testing::compare_logits(c.logits.data(), c.logits.data(), rows, c.vocab);
+    EXPECT_TRUE(same.within(0.0)) << same.summary();
+    // A perturbation is found, located, and an argmax flip is counted.
+    std::vector<float> bad = c.logits;
+    const int64_t pos = rows / 2;
+    float* row = bad.data() + pos * c.vocab;
+    const int64_t top = std::max_element(row, row + c.vocab) - row;
+    row[(top + 1) % c.vocab] = row[top] + 0.5f;
+    auto d = testing::compare_logits(bad.data(), c.logits.data(), rows, c.vocab);
+    EXPECT_FALSE(d.within(testing::kGoldenMaxAbsF32));
+    EXPECT_EQ(d.worst_pos, pos);
+    EXPECT_EQ(d.argmax_mismatches, 1);
+    EXPECT_EQ(d.first_argmax_mismatch, pos);
+    bad = c.logits;
+    bad[3] = NAN;
+    EXPECT_FALSE(testing::compare_logits(bad.data(), c.logits.data(), rows, c.vocab).within(1e9));
   }
 }
 

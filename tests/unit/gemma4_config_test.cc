@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "ember/error.hpp"
 
@@ -261,6 +263,46 @@ TEST(QuantConfig, ModesAndValidation) {
   t.erase("quantization");
   t["quantization_config"] = {{"quant_method", "gptq"}};
   EXPECT_NE(error_of(t, ErrorCode::kUnsupported).find("gptq"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ember
+
+namespace ember {
+namespace {
+
+std::string read_data(const std::string& name) {
+  std::ifstream f(std::string(EMBER_SOURCE_DIR) + "/tests/data/configs/" + name);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+// Values transformers resolves for these files (tests/data/configs/README.md).
+TEST(Gemma4Config, TransformersSerializedPerLayerConfig) {
+  Gemma4Config c = parse_gemma4_config(read_data("transformers_gemma4_e2b_like.json"), "e2b.json");
+  ASSERT_EQ(c.layers.size(), 35u);
+  EXPECT_EQ(c.layers[0].head_dim, 256);
+  EXPECT_EQ(c.layers[4].head_dim, 512);  // key "04"
+  EXPECT_EQ(c.layers[34].head_dim, 512);
+  EXPECT_EQ(c.layers[34].n_kv_heads, 1);
+  EXPECT_EQ(c.layers[20].kv_source, 13);
+  EXPECT_EQ(c.layers[19].kv_source, 14);
+  EXPECT_EQ(c.layers[15].mlp_width, 12288);
+  Gemma4Config k = parse_gemma4_config(read_data("transformers_gemma4_text_moe_keqv.json"), "moe.json");
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(k.layers[size_t(i)].head_dim, 256);
+    EXPECT_EQ(k.layers[size_t(i)].n_kv_heads, 4);
+  }
+  EXPECT_EQ(k.layers[5].head_dim, 512);
+  EXPECT_EQ(k.layers[5].n_kv_heads, 1);
+  EXPECT_TRUE(k.layers[5].k_eq_v);
+  EXPECT_FALSE(k.has_ple());
+  EXPECT_EQ(k.text.num_experts, 8);
+  // "4" and "04" naming the same layer is ambiguous.
+  nlohmann::json j = nlohmann::json::parse(read_data("transformers_gemma4_e2b_like.json"));
+  j["text_config"]["per_layer_config"]["4"] = {{"head_dim", 128}};
+  EXPECT_THROW(parse_gemma4_config(j.dump()), Error);
 }
 
 }  // namespace

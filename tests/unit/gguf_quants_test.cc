@@ -3,6 +3,8 @@
 //
 // Fixtures: tests/fixtures/gguf/<type>.{blocks,f32}, made by
 //   python3 tools/gen_gguf_fixtures.py tests/fixtures/gguf
+#include "quant/gguf_quants.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -16,7 +18,6 @@
 #include "core/dtype.h"
 #include "core/weights.h"
 #include "ember/error.hpp"
-#include "quant/gguf_quants.h"
 
 namespace ember::gguf {
 namespace {
@@ -27,9 +28,12 @@ std::vector<uint8_t> read_bytes(const std::string& path) {
   return std::vector<uint8_t>(std::istreambuf_iterator<char>(f), {});
 }
 
-std::string fixture(const std::string& name) { return std::string(EMBER_SOURCE_DIR) + "/tests/fixtures/gguf/" + name; }
+std::string fixture(const std::string& name) {
+  return std::string(EMBER_SOURCE_DIR) + "/tests/fixtures/gguf/" + name;
+}
 
-const int kAllTypes[] = {kF32, kF16, kBF16, kQ4_0, kQ4_1, kQ5_0, kQ5_1, kQ8_0, kQ2_K, kQ3_K, kQ4_K, kQ5_K, kQ6_K};
+const int kAllTypes[] = {kF32,  kF16,  kBF16, kQ4_0, kQ4_1, kQ5_0, kQ5_1,
+                         kQ8_0, kQ2_K, kQ3_K, kQ4_K, kQ5_K, kQ6_K};
 
 std::string lower(std::string s) {
   for (char& c : s) c = char(std::tolower(c));
@@ -122,8 +126,9 @@ struct DotCase {
 TEST(GgufQuants, Q8DotMatchesDequantDotWithinQuantizationBound) {
   std::mt19937 rng(7);
   std::normal_distribution<float> nd;
-  const DotCase cases[] = {{kQ4_0, 3, 96}, {kQ4_1, 5, 64}, {kQ5_0, 7, 160}, {kQ5_1, 3, 32}, {kQ8_0, 9, 224},
-                           {kQ2_K, 3, 512}, {kQ3_K, 5, 256}, {kQ4_K, 7, 768}, {kQ5_K, 3, 512}, {kQ6_K, 5, 512}};
+  const DotCase cases[] = {{kQ4_0, 3, 96},  {kQ4_1, 5, 64},  {kQ5_0, 7, 160}, {kQ5_1, 3, 32},
+                           {kQ8_0, 9, 224}, {kQ2_K, 3, 512}, {kQ3_K, 5, 256}, {kQ4_K, 7, 768},
+                           {kQ5_K, 3, 512}, {kQ6_K, 5, 512}};
   for (const DotCase& c : cases) {
     SCOPED_TRACE(ggml_type_name(c.type));
     std::vector<uint8_t> w = random_rows(c.type, c.rows, c.cols, rng);

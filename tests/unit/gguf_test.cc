@@ -1,5 +1,7 @@
 // GGUF reader: the fixture written by gguf.GGUFWriter (every value type, tensors of several
 // types), typed getters, tokenizer extraction, and corrupt files built byte by byte.
+#include "io/gguf.h"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -11,13 +13,14 @@
 #include <vector>
 
 #include "ember/error.hpp"
-#include "io/gguf.h"
 #include "quant/gguf_quants.h"
 
 namespace ember {
 namespace {
 
-std::string fixture(const std::string& name) { return std::string(EMBER_SOURCE_DIR) + "/tests/fixtures/gguf/" + name; }
+std::string fixture(const std::string& name) {
+  return std::string(EMBER_SOURCE_DIR) + "/tests/fixtures/gguf/" + name;
+}
 
 std::vector<uint8_t> read_bytes(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
@@ -48,7 +51,9 @@ TEST(Gguf, TinyFileMetadataOfEveryType) {
   ASSERT_EQ(b.count, 3u);
   EXPECT_EQ(b.int_at(0), 1);
   EXPECT_EQ(b.int_at(1), 0);
-  EXPECT_EQ(f->get_string_array("test.arr_str"), (std::vector<std::string>{"a", "", "\xE2\x96\x81" "b c"}));
+  EXPECT_EQ(f->get_string_array("test.arr_str"), (std::vector<std::string>{"a", "",
+                                                                           "\xE2\x96\x81"
+                                                                           "b c"}));
   const GgufValue& nested = f->get_array("test.arr_nested");
   ASSERT_EQ(nested.elem_type, GgufValueType::kArray);
   ASSERT_EQ(nested.items.size(), 2u);
@@ -90,7 +95,8 @@ TEST(Gguf, GettersRejectWrongTypes) {
   expect_code([&] { f->get_string("test.u8"); }, ErrorCode::kInvalidCheckpoint, "expected string");
   expect_code([&] { f->get_f32("test.bool"); }, ErrorCode::kInvalidCheckpoint, "expected f32");
   expect_code([&] { f->get_string_array("test.arr_i32"); }, ErrorCode::kInvalidCheckpoint, "array of i32");
-  expect_code([&] { f->get_f32_array("test.arr_str"); }, ErrorCode::kInvalidCheckpoint, "expected array of f32");
+  expect_code([&] { f->get_f32_array("test.arr_str"); }, ErrorCode::kInvalidCheckpoint,
+              "expected array of f32");
   expect_code([&] { f->get_u32("no.such.key"); }, ErrorCode::kNotFound, "no.such.key");
   expect_code([&] { f->tensor("nope"); }, ErrorCode::kNotFound, "nope");
   EXPECT_FALSE(f->opt_u32("no.such.key").has_value());
@@ -118,7 +124,8 @@ TEST(Gguf, TinyFileTensorsMatchPythonDequant) {
       for (int64_t r = 0; r < m.rows; ++r) {
         dequantize_row(m, r, row.data());
         size_t at = base + size_t((s * m.rows + r) * m.cols);
-        EXPECT_EQ(std::memcmp(row.data(), deq_raw.data() + 4 * at, 4 * size_t(m.cols)), 0) << "slice " << s << " row " << r;
+        EXPECT_EQ(std::memcmp(row.data(), deq_raw.data() + 4 * at, 4 * size_t(m.cols)), 0)
+            << "slice " << s << " row " << r;
       }
     }
   }
@@ -221,6 +228,16 @@ TEST(GgufCorrupt, ValidBaselineParses) {
   EXPECT_EQ(f->tensors()[0].nbytes, 136u);
 }
 
+TEST(GgufCorrupt, Version2ParsesAndBigEndianIsNamed) {
+  Builder w = valid_file();
+  w.b[4] = 2;
+  EXPECT_EQ(GgufFile::parse(w.b.data(), w.b.size(), "v2.gguf")->version(), 2u);
+  w = valid_file();
+  uint32_t be3 = 0x03000000;  // version 3 written big-endian
+  std::memcpy(w.b.data() + 4, &be3, 4);
+  expect_corrupt(w.b, "big-endian");
+}
+
 TEST(GgufCorrupt, EveryTruncationIsRejected) {
   Builder w = valid_file();
   for (size_t n = 0; n < w.b.size(); ++n) {
@@ -309,12 +326,23 @@ TEST(GgufCorrupt, TensorErrors) {
   expect_corrupt(file_with([](Builder& w) { w.tensor("w", {64, 2}, 99, 0); }, 1, 256), "unknown type 99");
   expect_corrupt(file_with([](Builder& w) { w.tensor("w", {64, 2}, 4, 0); }, 1, 256), "removed type Q4_2");
   expect_corrupt(file_with([](Builder& w) { w.tensor("w", {64, 2}, gguf::kQ8_0, 32); }, 1, 136), "outside");
-  expect_corrupt(file_with([](Builder& w) { w.tensor("w", {64, 2}, gguf::kQ8_0, 8); }, 1, 256), "not aligned");
+  expect_corrupt(file_with(
+                     [](Builder& w) {
+                       w.tensor("w", {64, 2}, gguf::kQ8_0, 8);
+                     },
+                     1, 256),
+                 "not aligned");
   expect_corrupt(file_with([](Builder& w) { w.tensor("w", {60, 2}, gguf::kQ8_0, 0); }, 1, 256), "block size");
   expect_corrupt(file_with([](Builder& w) { w.tensor("w", {1, 1, 1, 1, 1}, 0, 0); }, 1, 64), "n_dims 5");
-  expect_corrupt(file_with([](Builder& w) { w.tensor("w", {1ull << 62, 1ull << 62}, 0, 0); }, 1, 64), "overflows");
+  expect_corrupt(file_with(
+                     [](Builder& w) {
+                       w.tensor("w", {1ull << 62, 1ull << 62}, 0, 0);
+                     },
+                     1, 64),
+                 "overflows");
   expect_corrupt(file_with([](Builder& w) { w.tensor("w", {1ull << 63}, 0, 0); }, 1, 64), "too large");
-  expect_corrupt(file_with([](Builder& w) { w.tensor("w", {1ull << 62}, 0, 0); }, 1, 64), "byte size overflows");
+  expect_corrupt(file_with([](Builder& w) { w.tensor("w", {1ull << 62}, 0, 0); }, 1, 64),
+                 "byte size overflows");
   expect_corrupt(file_with(
                      [](Builder& w) {
                        w.tensor("a", {32}, 0, 0);
@@ -342,7 +370,8 @@ TEST(GgufCorrupt, MessagesNameTensorAndOffset) {
     GgufFile::parse(w.b.data(), w.b.size(), "model.gguf");
     FAIL();
   } catch (const Error& e) {
-    EXPECT_STREQ(e.what(), "model.gguf: corrupt GGUF at byte 71 (tensor 'blk.7.ffn_up.weight'): unknown type 77");
+    EXPECT_STREQ(e.what(),
+                 "model.gguf: corrupt GGUF at byte 71 (tensor 'blk.7.ffn_up.weight'): unknown type 77");
   }
 }
 

@@ -7,6 +7,7 @@
 #include <new>
 #include <vector>
 
+#include "backend/cpu/attention.h"
 #include "backend/cpu/isa.h"
 #include "backend/cpu/kernels.h"
 #include "core/status.h"
@@ -51,10 +52,17 @@ int64_t min_rows(const Matrix& W) {
 constexpr int64_t kElemChunk = 16 * 1024;  // elementwise ops: min floats per thread
 }  // namespace
 
-CpuBackend::CpuBackend(int threads) : pool_(threads) {}
+CpuBackend::CpuBackend(int threads)
+    : pool_(threads),
+      affine_scratch_(std::make_unique<cpu::AffineActs>()),
+      int8_scratch_(std::make_unique<cpu::Int8Acts>()) {}
+
+CpuBackend::~CpuBackend() = default;
 
 std::string CpuBackend::description() const {
-  return detail::concat("cpu (", cpu::isa_name(cpu::active_isa()), ", ", pool_.size(), " threads)");
+  const bool vnni = cpu::active_isa() == cpu::Isa::kAvx512 && cpu::cpu_has_avx512_vnni();
+  return detail::concat("cpu (", cpu::isa_name(cpu::active_isa()), vnni ? "+vnni" : "", ", ", pool_.size(),
+                        " threads, matmul ", mode_ == MatmulMode::kFast ? "fast" : "exact", ")");
 }
 
 float* CpuBackend::alloc(size_t n) {
@@ -77,8 +85,15 @@ void CpuBackend::matmul(const Matrix& W, const float* x, int64_t T, float* y) {
     pool_.parallel_for(W.rows, [&](int64_t b, int64_t e) { k->matmul_dense(W, x, T, y, b, e); }, grain);
     return;
   }
+  const cpu::MatmulInt8Fn f = mode_ == MatmulMode::kFast ? cpu::select_int8_kernel(W, cpu::active_isa()) : nullptr;
+  if (f) {
+    cpu::Int8Acts& a = *int8_scratch_;
+    cpu::quantize_acts_int8(W, x, T, &a);
+    pool_.parallel_for(W.rows, [&](int64_t b, int64_t e) { f(W, a, y, b, e); }, grain);
+    return;
+  }
   if (k && cpu::affine_fast_path(W)) {
-    cpu::AffineActs a;
+    cpu::AffineActs& a = *affine_scratch_;
     a.T = T, a.cols = W.cols, a.groups = W.cols / W.group_size;
     a.x.resize(size_t(T * W.cols));
     a.gsum.resize(size_t(T * a.groups));
@@ -169,34 +184,6 @@ void CpuBackend::add_scaled(float* y, const float* x, float s, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] = (y[i] + x[i]) * s;
 }
 
-namespace {
-// One (token, head) of attention with vector dot/axpy: gather the visible keys, scores,
-// softmax in f32, weighted sum of values.
-void attend_one(const cpu::KernelTable& k, const ref::AttentionShape& sh, const float* q, const float* K,
-                const float* V, int32_t qp, const int32_t* k_pos, int kvh, float* out, std::vector<int64_t>& idx,
-                std::vector<float>& p) {
-  const int64_t hd = sh.head_dim, kv_stride = int64_t(sh.n_kv_heads) * hd;
-  idx.clear();
-  p.clear();
-  float mx = -INFINITY;
-  for (int64_t s = 0; s < sh.S; ++s) {
-    if (!ref::attention_visible(qp, k_pos[s], sh.window)) continue;
-    float d = k.dot(q, K + s * kv_stride + kvh * hd, hd) * sh.scale;
-    idx.push_back(s);
-    p.push_back(d);
-    mx = std::max(mx, d);
-  }
-  std::fill(out, out + hd, 0.0f);
-  if (idx.empty()) return;
-  for (float& v : p) v -= mx;
-  k.exp_inplace(p.data(), int64_t(p.size()));
-  float sum = 0.0f;
-  for (float v : p) sum += v;
-  const float inv = 1.0f / sum;
-  for (size_t i = 0; i < idx.size(); ++i) k.axpy(p[i] * inv, V + idx[i] * kv_stride + kvh * hd, out, hd);
-}
-}  // namespace
-
 void CpuBackend::attention(const ref::AttentionShape& sh, const float* q, const float* K, const float* V,
                            const int32_t* q_pos, const int32_t* k_pos, float* out) {
   if (sh.n_kv_heads <= 0 || sh.n_heads <= 0 || sh.n_heads % sh.n_kv_heads != 0)
@@ -212,17 +199,7 @@ void CpuBackend::attention(const ref::AttentionShape& sh, const float* q, const 
     });
     return;
   }
-  const int group = sh.n_heads / sh.n_kv_heads;
-  pool_.parallel_for(sh.T * nh, [&](int64_t b, int64_t e) {
-    std::vector<int64_t> idx;
-    std::vector<float> p;
-    idx.reserve(size_t(sh.S)), p.reserve(size_t(sh.S));
-    for (int64_t task = b; task < e; ++task) {
-      const int64_t t = task / nh;
-      const int h = int(task % nh);
-      attend_one(*k, sh, q + task * hd, K, V, q_pos[t], k_pos, h / group, out + task * hd, idx, p);
-    }
-  });
+  cpu::attention(pool_, *k, sh, q, K, V, q_pos, k_pos, out);
 }
 
 std::unique_ptr<Backend> make_backend(std::string_view name, int threads) {

@@ -9,12 +9,19 @@
 #include "core/threadpool.h"
 
 namespace ember {
+namespace cpu {
+struct AffineActs;
+struct Int8Acts;
+}  // namespace cpu
 
 class CpuBackend final : public Backend {
  public:
   explicit CpuBackend(int threads = 0);  // threads <= 0: one per hardware core
+  ~CpuBackend() override;
 
   std::string description() const override;
+  void set_matmul_mode(MatmulMode mode) override { mode_ = mode; }
+  MatmulMode matmul_mode() const override { return mode_; }
   ThreadPool& pool() { return pool_; }
 
   float* alloc(size_t n) override;
@@ -43,6 +50,10 @@ class CpuBackend final : public Backend {
 
  private:
   ThreadPool pool_;
+  // Prepared-activation buffers reused across matmul calls (no allocation per call).
+  std::unique_ptr<cpu::AffineActs> affine_scratch_;
+  std::unique_ptr<cpu::Int8Acts> int8_scratch_;
+  MatmulMode mode_ = MatmulMode::kFast;
 };
 
 }  // namespace ember

@@ -38,7 +38,40 @@ struct KernelTable {
   void (*gelu_tanh_mul)(const float* gate, const float* up, int64_t n, float* out);
   // exp in place over n floats (softmax helper); accurate to a few ulp.
   void (*exp_inplace)(float* x, int64_t n);
+  // Attention blocks for the `group` query heads sharing one KV head (q: [group, hd];
+  // K/V rows at K + idx[i]·kv_stride):
+  //   attn_scores: scores[h·n + i] = scale · q_h · K[idx[i]]
+  //   attn_pv:     out[h, :] += Σ_i p[h·n + i] · V[idx[i], :]     (out: [group, hd])
+  void (*attn_scores)(const float* q, int group, int64_t hd, const float* K, int64_t kv_stride, const int64_t* idx,
+                      int64_t n, float scale, float* scores);
+  void (*attn_pv)(const float* p, int group, int64_t n, const float* V, int64_t kv_stride, const int64_t* idx,
+                  int64_t hd, float* out);
 };
+
+// Activations quantized to int8 per weight group for the integer-dot-product kernels
+// ("fast" matmul mode): x ≈ d·q with d = max|x|/127 per (token, group), q in [-127, 127]
+// (round to nearest); gsum holds the exact f32 Σx of each group for the bias term. For 4-bit
+// weights every 64-element chunk is stored as [32 even elements, 32 odd elements] (how the
+// nibbles of 32 packed bytes unpack); 8-bit weights keep the natural order.
+struct Int8Acts {
+  int64_t T = 0, cols = 0, groups = 0;
+  const int8_t* qp = nullptr;   // int8 [T, cols] (permuted as above)
+  const float* dp = nullptr;    // f32 [T, groups]
+  const float* gsump = nullptr; // f32 [T, groups]
+  std::vector<int8_t> q;
+  std::vector<float> d, gsum;
+};
+// Quantizes x [T, W.cols] for W (generic C++; defined in int8_acts.cc).
+void quantize_acts_int8(const Matrix& W, const float* x, int64_t T, Int8Acts* out);
+// y[t, r] for r in [r0, r1): MLX affine 4/8-bit, group size a multiple of 64, int8 activations:
+//   Σ_g [ s_g·d_g·Σ_k q_k·xq_k  +  b_g·Σ_k x_k ]   with integer Σ q·xq (AVX-512 VNNI vpdpbusd).
+using MatmulInt8Fn = void (*)(const Matrix& W, const Int8Acts& a, float* y, int64_t r0, int64_t r1);
+MatmulInt8Fn matmul_int8_avx512vnni();
+MatmulInt8Fn matmul_int8_avx2();  // 4-bit only
+// The int8 kernel for W at ISA level `isa` on this CPU, or nullptr (then kFast computes exactly).
+MatmulInt8Fn select_int8_kernel(const Matrix& W, Isa isa);
+// True if the int8 kernel handles W (affine 4/8 bit, group size a multiple of 64, ≤ 512 groups).
+bool int8_fast_path(const Matrix& W);
 
 // nullptr for Isa::kScalar.
 const KernelTable* kernel_table(Isa isa);

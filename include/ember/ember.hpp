@@ -1,0 +1,193 @@
+// ember — public C++ API. This header (with error.hpp) is the whole surface apps use; the CLI
+// and the server are built on nothing else.
+//
+// Ownership and threads:
+//  * Model::load returns a shared_ptr<Model>. A Model is immutable after loading and may be
+//    shared by any number of Sessions on any threads (weights are read-only mmapped memory).
+//  * A Session owns one sequence's KV cache and sampler state. Use one Session from one
+//    thread at a time; different Sessions may run concurrently on different threads.
+//  * Sessions keep their Model alive.
+//  * Every function reports bad input by throwing ember::Error (error.hpp) with a message that
+//    names what was wrong; nothing aborts on bad input.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ember/error.hpp"
+
+namespace ember {
+
+struct ModelOptions {
+  std::string backend = "cpu";     // "cpu" (or "cuda" when built with EMBER_CUDA)
+  int threads = 0;                 // 0: one per core
+  int64_t context_length = 8192;   // per-session KV capacity; 0 = the model's maximum
+  int64_t prefill_chunk = 512;     // tokens per prefill step
+  bool f32_reference = false;      // transformers-float32 numerics (exact scale constants)
+  // Called with 0..1 while loading (may be called from the loading thread only).
+  std::function<void(double)> on_progress;
+};
+
+struct SamplingOptions {
+  float temperature = 1.0f;  // 0 = greedy
+  int top_k = 0;
+  float top_p = 1.0f;
+  float min_p = 0.0f;
+  float repeat_penalty = 1.0f;
+  float presence_penalty = 0.0f;
+  float frequency_penalty = 0.0f;
+  int64_t seed = -1;  // < 0: random
+};
+
+struct ModelInfo {
+  std::string path;
+  std::string architecture;  // "gemma4", "gemma3"
+  int64_t vocab_size = 0, n_layers = 0, hidden_size = 0, max_context = 0;
+  int32_t bos_id = 2, eos_id = 1, pad_id = 0;
+  std::vector<int32_t> stop_ids;  // generation ends on any of these
+  std::string backend;            // e.g. "cpu (avx512, 2 threads)"
+  bool has_chat_template = false;
+  // Sampling defaults: generation_config.json when present (do_sample false => greedy), else
+  // Gemma's recommended temperature 1.0, top_k 64, top_p 0.95.
+  SamplingOptions default_sampling;
+};
+
+// A chat message. content is plain text; tool_calls_json (optional) is a JSON array of
+// {"type":"function","function":{"name":..,"arguments":{..}}}; for role "tool", name is the tool.
+struct Message {
+  std::string role;     // "system", "developer", "user", "assistant", "tool"
+  std::string content;
+  std::string tool_calls_json;
+  std::string name;
+  std::string reasoning;  // thinking of an earlier assistant turn (templates usually drop it)
+};
+
+struct ChatOptions {
+  bool add_generation_prompt = true;
+  bool enable_thinking = false;
+  std::string tools_json;  // JSON array of tool (function) declarations, or empty
+};
+
+
+struct GenerateOptions {
+  SamplingOptions sampling;
+  int64_t max_tokens = 256;
+  std::vector<std::string> stop;  // stop strings (not included in the output)
+  bool stop_on_eos = true;        // stop on the model's stop ids
+  std::vector<int32_t> extra_stop_ids;  // more token ids that end generation
+};
+
+enum class StopReason { kEos, kStopString, kMaxTokens, kCallback, kContextFull };
+const char* stop_reason_name(StopReason r);
+
+struct Timings {
+  int64_t prompt_tokens = 0;    // tokens fed by prefill() calls
+  int64_t prefill_tokens = 0;   // of those, tokens actually computed (prefix reuse skips some)
+  int64_t generated_tokens = 0;
+  double prefill_ms = 0, decode_ms = 0, first_token_ms = 0;
+  double prefill_tok_s() const { return prefill_ms > 0 ? 1000.0 * double(prefill_tokens) / prefill_ms : 0; }
+  double decode_tok_s() const { return decode_ms > 0 ? 1000.0 * double(generated_tokens) / decode_ms : 0; }
+};
+
+struct GenerateResult {
+  std::string text;
+  std::vector<int32_t> tokens;
+  StopReason stop_reason = StopReason::kMaxTokens;
+};
+
+// Streaming callback: the text that became complete (whole UTF-8) and the token that produced
+// it. Return false to stop generation.
+using TokenCallback = std::function<bool(std::string_view text, int32_t token)>;
+
+class Session;
+
+class Model : public std::enable_shared_from_this<Model> {
+ public:
+  // Loads a model directory (config.json + safetensors + tokenizer) or a .gguf file.
+  static std::shared_ptr<Model> load(const std::string& path, const ModelOptions& options = {});
+  virtual ~Model() = default;
+
+  virtual const ModelInfo& info() const = 0;
+  // The checkpoint report (architecture, layer structure, quantization, tensors).
+  virtual std::string describe(bool tensors = false) const = 0;
+
+  virtual std::vector<int32_t> tokenize(std::string_view text, bool add_bos = false,
+                                        bool parse_special = true) const = 0;
+  virtual std::string detokenize(std::span<const int32_t> ids, bool skip_special = false) const = 0;
+  virtual std::string token_piece(int32_t id) const = 0;
+
+  // Renders the checkpoint's chat template (or the built-in Gemma 4 one).
+  virtual std::string render_chat(std::span<const Message> messages, const ChatOptions& options = {}) const = 0;
+
+  virtual std::unique_ptr<Session> new_session() const = 0;
+};
+
+class Session {
+ public:
+  virtual ~Session() = default;
+
+  // Appends tokens to the sequence and computes the logits of the last one. Returns the number
+  // of tokens actually computed.
+  virtual int64_t prefill(std::span<const int32_t> tokens) = 0;
+  // Replaces the sequence by `tokens`, keeping the longest prefix already in the cache
+  // (prefix reuse: only the new suffix is computed). Returns tokens computed.
+  virtual int64_t prefill_reuse(std::span<const int32_t> tokens) = 0;
+  // Logits of the last position (after prefill or generate).
+  virtual std::span<const float> logits() const = 0;
+  // Float32 logits of every position of `tokens` appended to the sequence ([T, vocab]);
+  // no YOCO. dump (optional) receives named intermediate activations.
+  virtual std::vector<float> logits_all(
+      std::span<const int32_t> tokens,
+      const std::function<void(const std::string& name, const float* data, int64_t rows, int64_t cols)>& dump = {}) = 0;
+
+  // Generates after the current sequence (which must not be empty).
+  virtual GenerateResult generate(const GenerateOptions& options, const TokenCallback& on_token = {}) = 0;
+
+  virtual const std::vector<int32_t>& tokens() const = 0;
+  // Drops the sequence after the first n tokens (false if the cache cannot rewind exactly;
+  // then the session is reset to empty).
+  virtual bool truncate(size_t n) = 0;
+  virtual void reset() = 0;
+  // An independent copy of this session (sequence, cache and sampler state).
+  virtual std::unique_ptr<Session> fork() const = 0;
+
+  virtual const Timings& timings() const = 0;
+  virtual void reset_timings() = 0;
+};
+
+// A multi-turn conversation over one Session: the history stays in the KV cache, and each new
+// turn prefills only the text the chat template adds for it (the end of the previous answer
+// and the new message), not the whole conversation.
+class Chat {
+ public:
+  explicit Chat(std::shared_ptr<Model> model, ChatOptions options = {});
+  ~Chat();
+  Chat(Chat&&) noexcept;
+  Chat& operator=(Chat&&) noexcept;
+
+  // Sets (or clears, with "") the system prompt; resets the conversation.
+  void set_system(const std::string& text);
+  // Appends a user message, generates the answer and appends it to the history.
+  GenerateResult send(const std::string& user_text, const GenerateOptions& options,
+                      const TokenCallback& on_token = {});
+  void reset();
+  const std::vector<Message>& messages() const;
+  Session& session();
+  // Tokens computed by the prefill of the last send() (the new turn only when the cache was
+  // reused).
+  int64_t last_prefill_tokens() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> s_;
+};
+
+// Writes a float32 array as a NumPy .npy file (C order).
+void write_npy_f32(const std::string& path, const float* data, const std::vector<int64_t>& shape);
+
+}  // namespace ember

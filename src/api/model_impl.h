@@ -1,0 +1,43 @@
+// Implementation classes behind the public API (include/ember/ember.hpp).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "ember/ember.hpp"
+#include "models/language_model.h"
+#include "runtime/sampler.h"
+#include "text/chat_template.h"
+#include "text/tokenizer.h"
+
+namespace ember {
+
+class ModelImpl final : public Model {
+ public:
+  ModelImpl(const std::string& path, const ModelOptions& options);
+
+  const ModelInfo& info() const override { return info_; }
+  std::string describe(bool tensors) const override { return lm_->describe(tensors); }
+  std::vector<int32_t> tokenize(std::string_view text, bool add_bos, bool parse_special) const override;
+  std::string detokenize(std::span<const int32_t> ids, bool skip_special) const override;
+  std::string token_piece(int32_t id) const override;
+  std::string render_chat(std::span<const Message> messages, const ChatOptions& options) const override;
+  std::unique_ptr<Session> new_session() const override;
+
+  const LanguageModel& lm() const { return *lm_; }
+  const Tokenizer& tokenizer() const;
+  const ModelOptions& options() const { return options_; }
+  int64_t context_length() const { return context_; }
+
+ private:
+  ModelOptions options_;
+  ModelInfo info_;
+  std::unique_ptr<LanguageModel> lm_;
+  std::optional<Tokenizer> tokenizer_;
+  std::string tokenizer_error_;
+  std::optional<ChatTemplate> template_;
+  int64_t context_ = 0;
+};
+
+}  // namespace ember

@@ -1,0 +1,276 @@
+#!/usr/bin/env python3
+"""Builds the tokenizer parity fixtures with the reference HF `tokenizers` package.
+
+    python3 tools/gen_tokenizer_corpus.py            # from the repository root
+
+Reads ../shared/assets/gemma3-tokenizer/tokenizer.json.gz and writes
+  tests/fixtures/tokenizer/corpus.jsonl.gz         Gemma 3 tokenizer: encode + decode cases
+  tests/fixtures/tokenizer/corpus_gemma4.jsonl.gz  Gemma 4 special-token variant (see RENAMES)
+
+Each line is one case:
+  {"kind", "text" | "raw_b64", "add_bos", "parse_special", "ids", "decoded", "decoded_skip"}
+  encode cases: ids = encode(text); decoded = decode(ids); decoded_skip = decode(ids, skip special)
+  {"kind": "decode", "ids", "decoded", "decoded_skip"}: decode-only cases (random ids).
+"raw_b64" cases hold random bytes; the reference input is bytes.decode("utf-8", "replace").
+The Gemma 4 file starts with {"renames": [[old, new, special], ...]}: the test derives the
+variant tokenizer.json from the Gemma 3 one with exactly the same text edit as make_gemma4_json.
+"""
+import base64
+import gzip
+import json
+import os
+import random
+import sys
+
+from tokenizers import Tokenizer
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ASSET = os.path.join(ROOT, "..", "shared", "assets", "gemma3-tokenizer", "tokenizer.json.gz")
+OUT_DIR = os.path.join(ROOT, "tests", "fixtures", "tokenizer")
+
+# Gemma 4 special tokens (reference/gemma4-text.md §6.2): [Gemma 3 content, Gemma 4 content, special].
+RENAMES = [
+    ["<unused40>", "<|tool>", False], ["<unused41>", "<tool|>", False],
+    ["<unused42>", "<|tool_call>", False], ["<unused43>", "<tool_call|>", False],
+    ["<unused44>", "<|tool_response>", False], ["<unused45>", "<tool_response|>", False],
+    ["<unused46>", '<|"|>', False], ["<unused92>", "<|think|>", False],
+    ["<unused94>", "<|channel>", False], ["<unused95>", "<channel|>", False],
+    ["<start_of_turn>", "<|turn>", True], ["<end_of_turn>", "<turn|>", True],
+    ["<start_of_image>", "<|image>", True], ["<end_of_image>", "<|audio>", True],
+    ["<unused2978>", "<|image|>", True], ["<unused2979>", "<|audio|>", True],
+    ["<unused2980>", "<image|>", True], ["<unused2981>", "<audio|>", True],
+    ["<unused2982>", "<|video|>", True],
+]
+
+
+def make_gemma4_json(text, renames):
+    """Renames tokens by editing the JSON text (the C++ test does the identical edit)."""
+    for old, new, special in renames:
+        new_q = json.dumps(new)  # quoted and escaped, e.g. "<|\"|>"
+        text = text.replace(json.dumps(old), new_q)
+        if special:
+            at = text.index('"content": ' + new_q)
+            flag = text.index('"special": false', at)
+            stop = text.index("}", at)
+            if flag < stop:
+                text = text[:flag] + '"special": true' + text[flag + len('"special": false'):]
+    return text
+
+
+MULTILINGUAL = [
+    "Hello, world! How are you today?",
+    "The quick brown fox jumps over the lazy dog.",
+    "Zwölf Boxkämpfer jagen Viktor quer über den großen Sylter Deich.",
+    "Portez ce vieux whisky au juge blond qui fume — c'est l'été à Paris.",
+    "El pingüino Wenceslao hizo kilómetros bajo exhaustiva lluvia y frío, añoraba a su querido cachorro.",
+    "Съешь же ещё этих мягких французских булок, да выпей чаю.",
+    "Ξεσκεπάζω την ψυχοφθόρα βδελυγμία.",
+    "نص حكيم له سر قاطع وذو شأن عظيم مكتوب على ثوب أخضر ومغلف بجلد أزرق",
+    "דג סקרן שט בים מאוכזב ולפתע מצא חברה",
+    "ऋषियों को सताने वाले दुष्ट राक्षसों के राजा रावण का सर्वनाश करने वाले विष्णुवतार भगवान श्रीराम",
+    "เป็นมนุษย์สุดประเสริฐเลิศคุณค่า กว่าบรรดาฝูงสัตว์เดรัจฉาน",
+    "いろはにほへと ちりぬるを わかよたれそ つねならむ うゐのおくやま けふこえて",
+    "我能吞下玻璃而不伤身体。中华人民共和国成立于1949年10月1日。",
+    "다람쥐 헌 쳇바퀴에 타고파. 한국어 텍스트 토큰화 테스트입니다.",
+    "Tiếng Việt có dấu: Người ta thường nói rằng học, học nữa, học mãi.",
+    "Pijamalı hasta yağız şoföre çabucak güvendi.",
+    "Árvíztűrő tükörfúrógép. Příliš žluťoučký kůň úpěl ďábelské ódy.",
+    "ქართული ენა, Հայերեն լեզու, ᏣᎳᎩ ᎦᏬᏂᎯᏍᏗ, ⵜⴰⵎⴰⵣⵉⵖⵜ",
+    "Mathematics: ∀x ∈ ℝ, ∃y: y² = x ⇒ x ≥ 0; ∫₀^∞ e^{-x²} dx = √π/2 ≈ 0.8862",
+    "Currency: $100, €200, £300, ¥400, ₹500, ₿0.01 — prices ±5%",
+]
+
+EMOJI = [
+    "😀😃😄😁😆😅🤣😂🙂🙃",
+    "👨‍👩‍👧‍👦 family, 👩🏽‍💻 coder, 🏳️‍🌈 flag, 🧑🏿‍🚀 astronaut",
+    "🇺🇸🇫🇷🇯🇵🇩🇪 flags and keycaps 1️⃣2️⃣#️⃣*️⃣",
+    "👍🏻👍🏼👍🏽👍🏾👍🏿 skin tones",
+    "❤️‍🔥 ❤️‍🩹 🐻‍❄️ 😶‍🌫️ 🫠🫡🫥🪿🪼",
+    "I love pizza 🍕 and sushi 🍣!! 🎉🎉🎉",
+]
+
+CODE = [
+    'def f(x):\n    return x ** 2  # square\n\nprint(f(3))\n',
+    '#include <stdio.h>\nint main(void) {\n\tprintf("hi\\n");\n\treturn 0;\n}\n',
+    '{"name": "ember", "version": [0, 1], "nested": {"a": null, "b": true}}',
+    '<html><body><div class="x"><b>bold</b> <i>it</i> <table><tr><td>1</td></tr></table></div></body></html>',
+    'SELECT id, name FROM users WHERE age >= 18 ORDER BY name DESC LIMIT 10;',
+    'fn main() {\n    let v: Vec<u32> = (0..10).map(|x| x * x).collect();\n    println!("{:?}", v);\n}\n',
+    '$ ls -la /usr/local/bin | grep -E "^d" && echo "done" > /tmp/log.txt 2>&1',
+    '    \t  mixed indentation\n\t\t\ttabs\n        spaces\n',
+    'https://example.com/path?query=1&x=%20y#frag user@example.org 192.168.0.1:8080',
+]
+
+SPECIAL = [
+    "<start_of_turn>user\nWhat is 2+2?<end_of_turn>\n<start_of_turn>model\n4<end_of_turn>\n",
+    "<bos><start_of_turn>user\nhi<end_of_turn>",
+    "<bos><bos><eos><pad><unk><mask>[multimodal]",
+    "text<unused0>more<unused123>end<unused6241>",
+    "<start_of_image><image_soft_token><image_soft_token><end_of_image>",
+    "<start_of_tur <end_of_turn <<bos>> <bos <eos>> </s> <s>",
+    "  <start_of_turn>  spaced  <end_of_turn>  ",
+    "<b>bold</b><strong>x</strong><h1>T</h1><code>c</code>",
+    "▁literal▁metaspace▁▁chars ▁ ▁▁",
+]
+
+
+def whitespace_cases():
+    out = []
+    for n in [1, 2, 3, 5, 8, 15, 16, 30, 31, 32, 33, 40, 63, 70]:
+        out += [" " * n, "\n" * n, "\t" * n, "a" + " " * n + "b", "x" + "\n" * n + "y"]
+    out += ["\r\n", "\r\n\r\n", "a\r\nb", " \n \n ", "\n \n\t\n", "  leading", "trailing  ", " ", "",
+            "a \t b \n c", "\u00a0nbsp\u00a0", "\u3000ideographic\u3000space", "\u2028\u2029", "\n\n\n\n\n\n\n\n\n\n"]
+    return out
+
+
+def control_cases():
+    s = "".join(chr(c) for c in range(0, 32)) + "\x7f\x80\x85\x9f"
+    return [s, "a\x00b\x00c", "\ufeffBOM", "zero\u200bwidth\u200c\u200djoiners", "rtl \u202eevil\u202c text",
+            "\ufffd replacement \ufffd\ufffd", "\U0010fffd private \ue000", "combining e\u0301 a\u0308 n\u0303"]
+
+
+def random_unicode(rng, n):
+    ranges = [(0x20, 0x7e), (0xa0, 0x24f), (0x370, 0x52f), (0x590, 0x6ff), (0x900, 0xdff), (0xe00, 0xeff),
+              (0x1100, 0x11ff), (0x2000, 0x2bff), (0x3000, 0x30ff), (0x4e00, 0x9fff), (0xac00, 0xd7a3),
+              (0xe000, 0xf8ff), (0xf900, 0xfffd), (0x10000, 0x1ffff), (0x1f300, 0x1faff), (0x20000, 0x2fa1f),
+              (0xe0000, 0xe007f), (0xf0000, 0x10ffff), (0, 0x1f)]
+    chars = []
+    for _ in range(n):
+        if rng.random() < 0.15:
+            chars.append(rng.choice(" \n\t"))
+            continue
+        lo, hi = rng.choice(ranges)
+        c = rng.randint(lo, hi)
+        if 0xd800 <= c <= 0xdfff:
+            c = 0xfffd
+        chars.append(chr(c))
+    return "".join(chars)
+
+
+def vocab_soup(rng, pieces, n):
+    return "".join(rng.choice(pieces) for _ in range(n)).replace("\u2581", " ")
+
+
+def long_text(rng):
+    parts = MULTILINGUAL + CODE + EMOJI + SPECIAL[:2]
+    return "\n\n".join(rng.choice(parts) for _ in range(400))
+
+
+def encode_case(tk, kind, text, add_bos=False, parse_special=True, raw=None):
+    tk.encode_special_tokens = not parse_special
+    ids = tk.encode(text, add_special_tokens=add_bos).ids
+    tk.encode_special_tokens = False
+    case = {"kind": kind, "add_bos": add_bos, "parse_special": parse_special}
+    if raw is not None:
+        case["raw_b64"] = base64.b64encode(raw).decode()
+    else:
+        case["text"] = text
+    case["ids"] = ids
+    case["decoded"] = tk.decode(ids, skip_special_tokens=False)
+    case["decoded_skip"] = tk.decode(ids, skip_special_tokens=True)
+    return case
+
+
+def decode_case(tk, ids):
+    return {"kind": "decode", "ids": ids, "decoded": tk.decode(ids, skip_special_tokens=False),
+            "decoded_skip": tk.decode(ids, skip_special_tokens=True)}
+
+
+def gemma3_cases(tk, rng):
+    vocab = tk.get_vocab()
+    pieces = [p for p in vocab if not p.startswith("<unused")]
+    byte_ids = [vocab["<0x%02X>" % b] for b in range(256)]
+    special_ids = [0, 1, 2, 3, 105, 106, 255999, 256000, 262144]
+    cases = []
+    for t in MULTILINGUAL:
+        cases.append(encode_case(tk, "multilingual", t))
+        cases.append(encode_case(tk, "multilingual", " " + t + " "))
+    cases.append(encode_case(tk, "cjk_long", "".join(MULTILINGUAL[11:14]) * 20))
+    for t in EMOJI:
+        cases.append(encode_case(tk, "emoji", t))
+    for t in CODE:
+        cases.append(encode_case(tk, "code", t))
+    for t in SPECIAL:
+        cases.append(encode_case(tk, "special", t, parse_special=True))
+        cases.append(encode_case(tk, "special", t, parse_special=False))
+        cases.append(encode_case(tk, "special", t, add_bos=True))
+    for t in whitespace_cases():
+        cases.append(encode_case(tk, "whitespace", t))
+    for t in control_cases():
+        cases.append(encode_case(tk, "control", t))
+    for _ in range(3):
+        cases.append(encode_case(tk, "long", long_text(rng)))
+    for _ in range(250):
+        cases.append(encode_case(tk, "random_unicode", random_unicode(rng, rng.randint(1, 120))))
+    for _ in range(200):
+        cases.append(encode_case(tk, "vocab_soup", vocab_soup(rng, pieces, rng.randint(1, 40))))
+    for _ in range(150):
+        raw = bytes(rng.randint(0, 255) for _ in range(rng.randint(1, 80)))
+        cases.append(encode_case(tk, "random_bytes", raw.decode("utf-8", "replace"), raw=raw))
+    for _ in range(50):  # UTF-8-ish bytes: valid lead bytes with broken continuations
+        raw = bytearray()
+        for _ in range(rng.randint(1, 30)):
+            raw += rng.choice([b"a", b" ", b"\xc3\xa9", b"\xe4\xb8\xad", b"\xf0\x9f\x98\x80", b"\xe4\xb8",
+                               b"\xf0\x9f", b"\xed\xa0\x80", b"\xc0\xaf", b"\xf4\x90\x80\x80", b"\x80", b"\xff"])
+        raw = bytes(raw)
+        cases.append(encode_case(tk, "broken_utf8", raw.decode("utf-8", "replace"), raw=raw))
+    for _ in range(200):
+        ids = []
+        for _ in range(rng.randint(1, 30)):
+            r = rng.random()
+            if r < 0.35:
+                ids.append(rng.choice(byte_ids))
+            elif r < 0.45:
+                ids.append(rng.choice(special_ids))
+            elif r < 0.5:
+                ids.append(rng.randint(262140, 262160))  # includes ids past the vocabulary
+            else:
+                ids.append(rng.randint(0, 262143))
+        cases.append(decode_case(tk, ids))
+    return cases
+
+
+def chat_texts(rng):
+    base = [
+        "<|turn>user\nWhat is the capital of France?<turn|>\n<|turn>model\n<|channel>thought\n<channel|>Paris.<turn|>\n",
+        "<|turn>system\n<|think|>You are helpful.<turn|>\n<|turn>user\nHi<turn|>\n<|turn>model\n",
+        "<|turn>system\n<|tool>declaration:get_weather{description:<|\"|>Get weather<|\"|>,parameters:{type:<|\"|>OBJECT<|\"|>}}<tool|><turn|>\n",
+        "<|turn>model\n<|tool_call>call:get_weather{location:<|\"|>Paris<|\"|>,unit:<|\"|>celsius<|\"|>}<tool_call|>"
+        "<|tool_response>response:get_weather{temperature:15,weather:<|\"|>sunny<|\"|>}<tool_response|>",
+        "<|turn>user\n\n\n<|image|>\n\nDescribe this image.<turn|>\n<|turn>user\n<|audio|>Transcribe<turn|>\n",
+        "<|turn>user\n\n\n<|video|>\n\n<|image><|image|><|image|><image|> <|audio><|audio|><audio|><turn|>\n",
+        "<|channel>thought\nLet me think step by step.\n1. First\n2. Second<channel|>The answer is 42.<turn|>",
+        "plain text mentioning <|turn> and <turn|> and <start_of_turn> literally",
+    ]
+    out = list(base)
+    for _ in range(30):
+        out.append("".join(rng.choice(base) for _ in range(rng.randint(2, 5))))
+    return out
+
+
+def main():
+    raw = gzip.decompress(open(ASSET, "rb").read()).decode("utf-8")
+    tk = Tokenizer.from_str(raw)
+    rng = random.Random(20261128)
+    os.makedirs(OUT_DIR, exist_ok=True)
+    cases = gemma3_cases(tk, rng)
+    write(os.path.join(OUT_DIR, "corpus.jsonl.gz"), cases)
+
+    tk4 = Tokenizer.from_str(make_gemma4_json(raw, RENAMES))
+    cases4 = [{"renames": RENAMES}]
+    for t in chat_texts(rng):
+        cases4.append(encode_case(tk4, "chat", t))
+        cases4.append(encode_case(tk4, "chat", "<bos>" + t, parse_special=True))
+        cases4.append(encode_case(tk4, "chat", t, parse_special=False))
+    write(os.path.join(OUT_DIR, "corpus_gemma4.jsonl.gz"), cases4)
+
+
+def write(path, cases):
+    data = "".join(json.dumps(c, ensure_ascii=False) + "\n" for c in cases).encode("utf-8")
+    with open(path, "wb") as f:
+        f.write(gzip.compress(data, 9, mtime=0))
+    print(f"{path}: {len(cases)} cases, {len(data)} bytes raw, {os.path.getsize(path)} bytes gzip", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
