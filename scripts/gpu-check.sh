@@ -55,19 +55,19 @@ fi
 model_bench() {  # variant format
   local dir=/tmp/rand-$1-$2
   [ -f $dir/model.safetensors ] || { mkdir -p $dir && $B/make_random_gemma4 --variant $1 --format $2 --out $dir; }
-  $B/bench_cuda model $dir --backend cuda --prompt 128 --decode 128 2>&1 | tee -a "$OUT/model.txt"
+  $B/bench_cuda model $dir --backend cuda:f32 --prompt 128 --decode 128 2>&1 | tee -a "$OUT/model.txt"
 }
 if has model; then
   stamp "model bench e2b"
   model_bench e2b q4
-  $B/bench_cuda model /tmp/rand-e2b-q4 --backend cuda:graph --prompt 128 --decode 128 2>&1 | tee -a "$OUT/model.txt"
+  $B/bench_cuda model /tmp/rand-e2b-q4 --backend cuda:f32:graph --prompt 128 --decode 128 2>&1 | tee -a "$OUT/model.txt"
   $B/bench_cuda model /tmp/rand-e2b-q4 --backend cuda:bf16 --prompt 512 --decode 32 2>&1 | tee -a "$OUT/model.txt"
   model_bench e2b q8
 fi
 if has e4b; then
   stamp "model bench e4b"
   model_bench e4b q4
-  $B/bench_cuda model /tmp/rand-e4b-q4 --backend cuda --prompt 1024 --decode 64 2>&1 | tee -a "$OUT/model.txt"
+  $B/bench_cuda model /tmp/rand-e4b-q4 --backend cuda:f32 --prompt 1024 --decode 64 2>&1 | tee -a "$OUT/model.txt"
 fi
 if has profile; then  # per-kernel GPU time of one prefill of 4 tokens + 2 decode steps (ncu)
   stamp "ncu profile"

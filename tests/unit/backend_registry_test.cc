@@ -41,8 +41,10 @@ TEST(BackendRegistry, UnknownNamesAreInvalidArguments) {
 
 #ifdef EMBER_HAVE_CUDA
 TEST(BackendRegistry, CudaOptionsParse) {
-  EXPECT_EQ(parse_cuda_backend_name("cuda").gemm, CudaGemmPrecision::kF32);
+  EXPECT_FALSE(parse_cuda_backend_name("cuda").gemm_pinned);  // follows the matmul mode
   EXPECT_FALSE(parse_cuda_backend_name("cuda").graphs);
+  EXPECT_EQ(parse_cuda_backend_name("cuda:f32").gemm, CudaGemmPrecision::kF32);
+  EXPECT_TRUE(parse_cuda_backend_name("cuda:f32").gemm_pinned);
   EXPECT_EQ(parse_cuda_backend_name("cuda:bf16").gemm, CudaGemmPrecision::kBf16);
   EXPECT_EQ(parse_cuda_backend_name("cuda:tf32:graph").gemm, CudaGemmPrecision::kTf32);
   EXPECT_TRUE(parse_cuda_backend_name("cuda:tf32:graph").graphs);

@@ -2,10 +2,10 @@
 // sizes, misaligned activations, every stored weight format. Compiled only in CUDA builds
 // (EMBER_HAVE_CUDA) and skipped when no GPU is present.
 //
-// Tolerances (inputs in [-1, 1]): matmuls on the f32 paths (GEMV T <= 8 and the f32 cuBLAS
-// GEMM) 1e-4 + 1e-4·|ref| against the f64 oracle on dequantized weights (f32 accumulation
-// in another order); tf32 GEMM 1e-2 relative to the output's RMS; bf16 GEMM 2e-2 of RMS
-// (bf16 operands, ~3 significant digits). Elementwise, norms, RoPE and attention
+// Tolerances (inputs in [-1, 1]): matmuls on the f32 paths (GEMV T <= 8, and the f32 cuBLAS
+// GEMM of MatmulMode::kExact) 1e-4 + 1e-4·|ref| against the f64 oracle on dequantized
+// weights (f32 accumulation in another order); tf32 GEMM 1e-2 relative to the output's RMS;
+// bf16 GEMM 2e-2 of RMS (bf16 operands, ~3 significant digits). Elementwise, norms, RoPE and attention
 // 2e-5 + 1e-5·|ref| (precise tanhf/expf/sincosf, different summation order).
 // Outputs are poisoned with NaN first, so an unwritten element fails.
 #ifdef EMBER_HAVE_CUDA
@@ -32,6 +32,7 @@ class CudaOps : public ::testing::Test {
   void SetUp() override {
     if (!cuda_device_available()) GTEST_SKIP() << "no CUDA device";
     be_ = make_backend("cuda");
+    be_->set_matmul_mode(MatmulMode::kExact);  // f32 prefill GEMM: compared at f32 tolerances
   }
   // A device buffer holding v (plus `extra` leading floats, to misalign on purpose).
   float* dev(const std::vector<float>& v, size_t extra = 0) {
@@ -152,11 +153,33 @@ TEST(CudaGemmPrecision, Tf32AndBf16PathsAreClose) {
       auto d = testing::make_dense(w, 300, 1536, DType::BF16);
       check_matmul(*be, nullptr, d.m, T, 0, tol, std::string(be_name) + " bf16 T=" + std::to_string(T));
     }
+    // A precision named in the backend name wins over the matmul mode.
+    be->set_matmul_mode(MatmulMode::kExact);
+    {
+      auto w = random_floats(size_t(300 * 1536), 5);
+      auto q = testing::make_affine(w, 300, 1536, 4, 64, DType::BF16);
+      check_matmul(*be, nullptr, q.m, 33, 0, tol, std::string(be_name) + " pinned under kExact");
+    }
     // Decode sizes stay on the exact GEMV path whatever the GEMM precision.
     auto w = random_floats(size_t(77 * 256), 6);
     auto d = testing::make_dense(w, 77, 256, DType::F32);
     check_matmul(*be, nullptr, d.m, 1, 0, 0, std::string(be_name) + " f32 T=1");
   }
+}
+
+TEST(CudaMatmulMode, FastModeUsesBf16PrefillExactModeF32) {
+  if (!cuda_device_available()) GTEST_SKIP() << "no CUDA device";
+  auto be = make_backend("cuda");
+  EXPECT_EQ(be->matmul_mode(), MatmulMode::kFast);  // the default, as on the CPU backend
+  EXPECT_NE(be->description().find("prefill gemm bf16"), std::string::npos) << be->description();
+  auto w = random_floats(size_t(200 * 768), 8);
+  auto q = testing::make_affine(w, 200, 768, 4, 64, DType::BF16);
+  check_matmul(*be, nullptr, q.m, 20, 0, 2e-2, "fast mode T=20");  // bf16 GEMM tolerance
+  check_matmul(*be, nullptr, q.m, 1, 0, 0, "fast mode T=1");      // GEMV: exact in both modes
+  be->set_matmul_mode(MatmulMode::kExact);
+  EXPECT_EQ(be->matmul_mode(), MatmulMode::kExact);
+  EXPECT_NE(be->description().find("prefill gemm f32"), std::string::npos) << be->description();
+  check_matmul(*be, nullptr, q.m, 20, 0, 0, "exact mode T=20");
 }
 
 TEST_F(CudaOps, EmbeddingRows) {

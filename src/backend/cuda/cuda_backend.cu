@@ -44,7 +44,9 @@ class CudaBackend final : public Backend {
   explicit CudaBackend(const CudaBackendOptions& o);
   ~CudaBackend() override;
 
-  std::string description() const override { return desc_; }
+  void set_matmul_mode(MatmulMode mode) override { mode_ = mode; }
+  MatmulMode matmul_mode() const override { return mode_; }
+  std::string description() const override;
   // Ends a capture in progress (launching what it recorded), then waits for the stream.
   void synchronize(const char* why = "sync") {
     flush(why);
@@ -136,6 +138,11 @@ class CudaBackend final : public Backend {
   cudaGraphExec_t exec_ = nullptr;
 
   CudaBackendOptions opts_;
+  MatmulMode mode_ = MatmulMode::kFast;
+  CudaGemmPrecision gemm_precision() const {
+    if (opts_.gemm_pinned) return opts_.gemm;
+    return mode_ == MatmulMode::kExact ? CudaGemmPrecision::kF32 : CudaGemmPrecision::kBf16;
+  }
   std::string desc_;
   cudaStream_t stream_ = nullptr;
   cublasHandle_t cublas_ = nullptr;
@@ -172,9 +179,14 @@ CudaBackend::CudaBackend(const CudaBackendOptions& o) : graphs_(o.graphs), opts_
   check_cublas(cublasSetStream(cublas_, stream_), "cublasSetStream");
   EMBER_CUDA_CHECK(cudaHostAlloc(reinterpret_cast<void**>(&ring_host_), kRingBytes, cudaHostAllocDefault));
   EMBER_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&ring_dev_), kRingBytes));
-  const char* prec = o.gemm == CudaGemmPrecision::kF32 ? "f32" : o.gemm == CudaGemmPrecision::kTf32 ? "tf32" : "bf16";
-  desc_ = detail::concat("cuda (", prop.name, ", sm_", prop.major, prop.minor, ", ", prop.multiProcessorCount,
-                         " SMs, prefill gemm ", prec, o.graphs ? ", decode graphs" : ", no graphs", ")");
+  desc_ = detail::concat("cuda (", prop.name, ", sm_", prop.major, prop.minor, ", ", prop.multiProcessorCount, " SMs");
+}
+
+std::string CudaBackend::description() const {
+  const CudaGemmPrecision g = gemm_precision();
+  const char* prec = g == CudaGemmPrecision::kF32 ? "f32" : g == CudaGemmPrecision::kTf32 ? "tf32" : "bf16";
+  return detail::concat(desc_, ", matmul ", mode_ == MatmulMode::kFast ? "fast" : "exact", ", prefill gemm ", prec,
+                        graphs_ ? ", decode graphs" : ", no graphs", ")");
 }
 
 CudaBackend::~CudaBackend() {
@@ -416,7 +428,8 @@ void CudaBackend::matmul(const Matrix& W, const float* x, int64_t T, float* y) {
 // y[T, rows] = x[T, cols] · Wᵀ through cuBLAS (column-major view: yᵀ = W · xᵀ), dequantizing
 // W tile by tile into a workspace of at most ~256 MiB.
 void CudaBackend::gemm(const DevMatrix& W, const float* x, int64_t T, float* y) {
-  const bool bf16 = opts_.gemm == CudaGemmPrecision::kBf16;
+  const CudaGemmPrecision prec = gemm_precision();
+  const bool bf16 = prec == CudaGemmPrecision::kBf16;
   const size_t es = bf16 ? 2 : 4;
   const bool direct = !bf16 ? (W.kind == DevMatrix::kDense && W.dtype == DType::F32)
                             : (W.kind == DevMatrix::kDense && W.dtype == DType::BF16);
@@ -446,7 +459,7 @@ void CudaBackend::gemm(const DevMatrix& W, const float* x, int64_t T, float* y) 
                                 k, &zero, y + r0, CUDA_R_32F, int(W.rows), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
                    "cublasGemmEx(bf16)");
     } else {
-      const auto compute = opts_.gemm == CudaGemmPrecision::kTf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+      const auto compute = prec == CudaGemmPrecision::kTf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
       check_cublas(cublasGemmEx(cublas_, CUBLAS_OP_T, CUBLAS_OP_N, m, nn, k, &one, A, CUDA_R_32F, k, x, CUDA_R_32F, k,
                                 &zero, y + r0, CUDA_R_32F, int(W.rows), compute, CUBLAS_GEMM_DEFAULT),
                    "cublasGemmEx(f32)");
@@ -563,9 +576,9 @@ CudaBackendOptions parse_cuda_backend_name(std::string_view name) {
     const size_t end = std::min(rest.find(':'), rest.size());
     const std::string_view tok = rest.substr(0, end);
     rest.remove_prefix(end);
-    if (tok == "f32") o.gemm = CudaGemmPrecision::kF32;
-    else if (tok == "tf32") o.gemm = CudaGemmPrecision::kTf32;
-    else if (tok == "bf16") o.gemm = CudaGemmPrecision::kBf16;
+    if (tok == "f32") o.gemm = CudaGemmPrecision::kF32, o.gemm_pinned = true;
+    else if (tok == "tf32") o.gemm = CudaGemmPrecision::kTf32, o.gemm_pinned = true;
+    else if (tok == "bf16") o.gemm = CudaGemmPrecision::kBf16, o.gemm_pinned = true;
     else if (tok == "nograph") o.graphs = false;
     else if (tok == "graph") o.graphs = true;
     else bad();

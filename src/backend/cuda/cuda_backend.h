@@ -7,10 +7,12 @@
 // requires. Not thread-safe: one backend serves one thread.
 //
 // Precision of large-T matmuls (prefill, T > kGemvMaxT): dequantize + cuBLAS GEMM in
-//   "cuda" / "cuda:f32"  f32 (exact reference numerics, slower),
-//   "cuda:tf32"          f32 storage, TF32 tensor cores,
-//   "cuda:bf16"          bf16 weights and activations, f32 accumulation (fastest).
-// T <= kGemvMaxT (decode) always runs the f32-accumulating GEMV kernels on stored weights.
+//   f32   exact reference numerics, slower      (MatmulMode::kExact, or "cuda:f32"),
+//   tf32  f32 storage, TF32 tensor cores        ("cuda:tf32"),
+//   bf16  bf16 weights and activations, f32 accumulation, fastest
+//         (MatmulMode::kFast, the default, or "cuda:bf16").
+// A precision in the name pins it; otherwise it follows set_matmul_mode(). T <= kGemvMaxT
+// (decode) always runs the f32-accumulating GEMV kernels on stored weights (exact).
 //
 // This header has no CUDA types so that host-only code (make_backend, tools) can include it.
 #pragma once
@@ -29,7 +31,8 @@ enum class CudaGemmPrecision { kF32, kTf32, kBf16 };
 
 struct CudaBackendOptions {
   int device = 0;
-  CudaGemmPrecision gemm = CudaGemmPrecision::kF32;
+  CudaGemmPrecision gemm = CudaGemmPrecision::kBf16;
+  bool gemm_pinned = false;  // a precision was named: ignore the matmul mode
   // Record each decode step as one CUDA graph (":graph"). Off by default: on the H200 it was
   // slower (decode is GPU-bound and most steps needed a re-instantiation, see
   // docs/benchmarks-cuda.md).
