@@ -4,7 +4,7 @@
 JOBS ?= $(shell nproc)
 BIN := build/bin
 
-.PHONY: all deps build build-asan test test-fast test-asan fuzz demo clean
+.PHONY: all deps build build-asan build-cuda-check test test-fast test-asan fuzz demo clean
 
 all: build
 
@@ -18,6 +18,14 @@ build: deps
 build-asan: deps
 	@cmake --preset asan >/dev/null
 	@cmake --build --preset asan -j $(JOBS)
+
+# CUDA backend compile check (no GPU needed, nvcc required): the library with its .cu files,
+# the CUDA tools and the CUDA test objects, so the CUDA sources cannot rot. GPU runs:
+# scripts/gpu-check.sh on a machine with a GPU.
+CUDA_TEST_OBJS := $(foreach t,cuda_ops cuda_golden backend_registry,tests/CMakeFiles/ember_tests.dir/unit/$(t)_test.cc.o)
+build-cuda-check: deps
+	@cmake --preset cuda >/dev/null
+	@cmake --build --preset cuda -j $(JOBS) --target ember bench_cuda make_random_gemma4 $(CUDA_TEST_OBJS)
 
 # Full suite: optimized build, then the same tests under ASan/UBSan, then a short fuzz run.
 test: build build-asan

@@ -119,6 +119,8 @@ class BackendBuffer {
 };
 
 // "cpu" (threads <= 0: one per hardware core). Unknown names -> ember::Error kInvalidArgument.
+// "cuda", "cuda:f32|tf32|bf16[:graph]" in builds with EMBER_CUDA (backend/cuda/cuda_backend.h);
+// elsewhere "cuda" is ember::Error kUnsupported.
 std::unique_ptr<Backend> make_backend(std::string_view name, int threads = 0);
 
 }  // namespace ember

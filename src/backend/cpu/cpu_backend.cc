@@ -12,6 +12,9 @@
 #include "backend/cpu/isa.h"
 #include "backend/cpu/kernels.h"
 #include "core/status.h"
+#ifdef EMBER_HAVE_CUDA
+#include "backend/cuda/cuda_backend.h"
+#endif
 
 namespace ember {
 
@@ -215,7 +218,15 @@ void CpuBackend::attention(const ref::AttentionShape& sh, const float* q, const 
 
 std::unique_ptr<Backend> make_backend(std::string_view name, int threads) {
   if (name == "cpu") return std::make_unique<CpuBackend>(threads);
-  fail(ErrorCode::kInvalidArgument, "unknown backend '", std::string(name), "' (available: cpu)");
+  if (name == "cuda" || name.substr(0, 5) == "cuda:") {
+#ifdef EMBER_HAVE_CUDA
+    return make_cuda_backend(parse_cuda_backend_name(name));
+#else
+    fail(ErrorCode::kUnsupported, "backend '", std::string(name),
+         "': ember was built without CUDA (configure with the 'cuda' preset, -DEMBER_CUDA=ON)");
+#endif
+  }
+  fail(ErrorCode::kInvalidArgument, "unknown backend '", std::string(name), "' (available: cpu, cuda)");
 }
 
 }  // namespace ember
