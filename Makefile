@@ -32,6 +32,7 @@ test: build build-asan
 	@ctest --preset default -j $(JOBS)
 	@ctest --preset asan -j $(JOBS) -LE slow
 	@$(MAKE) --no-print-directory fuzz
+	@$(MAKE) --no-print-directory build-cuda-check
 
 test-fast: build
 	@ctest --preset default -j $(JOBS)
