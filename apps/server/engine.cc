@@ -19,26 +19,46 @@ Engine::Engine(std::shared_ptr<Model> model, EngineOptions options, Metrics& met
   thread_ = std::thread([this] { loop(); });
 }
 
-Engine::~Engine() {
+Engine::~Engine() { shutdown(); }
+
+void Engine::shutdown() {
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (stop_) return;
     stop_ = true;
   }
   cv_.notify_all();
   thread_.join();
-  for (auto& a : active_) finish(a, true);
+  // The scheduler has exited: its state is ours now.
+  auto fail_job = [](Job& j) {
+    std::lock_guard<std::mutex> lock(j.mu);
+    j.error = "server shutting down";
+    j.error_status = 503;
+  };
+  for (auto& a : active_) {
+    fail_job(*a.job);
+    finish(a, true);
+  }
+  active_.clear();
+  std::lock_guard<std::mutex> lock(mu_);
   for (auto& j : queue_) {
-    std::lock_guard<std::mutex> lock(j->mu);
+    fail_job(*j);
+    std::lock_guard<std::mutex> jl(j->mu);
     j->finished = true;
-    j->error = "server shutting down";
     j->cv.notify_all();
   }
+  queue_.clear();
+}
+
+bool Engine::stopped() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stop_;
 }
 
 bool Engine::submit(std::shared_ptr<Job> job) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (int(queue_.size()) >= opt_.max_queue) return false;
+    if (stop_ || int(queue_.size()) >= opt_.max_queue) return false;
     queue_.push_back(std::move(job));
     metrics_.queue_depth = int64_t(queue_.size());
   }

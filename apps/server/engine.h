@@ -42,7 +42,8 @@ struct Job {
   std::condition_variable cv;
   std::string pending;  // generated text not yet taken by the HTTP thread
   bool finished = false, timed_out = false;
-  std::string error;  // generation failed (ember::Error message)
+  std::string error;  // generation failed (ember::Error message) or the server stopped
+  int error_status = 500;
   GenerateResult result;
   int64_t cached_tokens = 0;  // prompt tokens reused from the prefix cache
 
@@ -61,8 +62,12 @@ class Engine {
  public:
   Engine(std::shared_ptr<Model> model, EngineOptions options, Metrics& metrics);
   ~Engine();
-  // Queues a job; false when the queue is full (the caller answers 429).
+  // Queues a job; false when the queue is full (the caller answers 429) or after shutdown().
   bool submit(std::shared_ptr<Job> job);
+  // Stops the scheduler and ends every queued and running job with an error (status 503), so
+  // no HTTP thread is left waiting. Idempotent.
+  void shutdown();
+  bool stopped();
 
  private:
   struct Active {

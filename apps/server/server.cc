@@ -115,9 +115,11 @@ void Server::respond(httplib::Response& res, const ParsedRequest& r, std::vector
   job->options.stop = r.stop;
   if (r.chat && !r.tools_json.empty() && tool_response_id_ >= 0) job->options.extra_stop_ids.push_back(tool_response_id_);
   job->deadline = job->arrival + std::chrono::milliseconds(int64_t(opt_.timeout_s * 1000));
-  if (!engine_.submit(job))
+  if (!engine_.submit(job)) {
+    if (engine_.stopped()) throw ApiError(503, "the server is shutting down", {}, "server_error");
     throw ApiError(429, "the server is busy (request queue full); retry later", {}, "rate_limit_error",
                    "rate_limit_exceeded");
+  }
 
   ResponseMeta meta{request_id(r.chat ? "chatcmpl" : "cmpl"), opt_.model_id, unix_now(), r.chat, r.include_usage, n};
   if (!r.stream) {
@@ -125,7 +127,7 @@ void Server::respond(httplib::Response& res, const ParsedRequest& r, std::vector
     // away is noticed only then.
     std::string ignored;
     while (!job->take(&ignored, std::chrono::milliseconds(1000))) ignored.clear();
-    if (!job->error.empty()) throw ApiError(500, job->error, {}, "server_error");
+    if (!job->error.empty()) throw ApiError(job->error_status, job->error, {}, "server_error");
     if (job->timed_out && job->result.tokens.empty())
       throw ApiError(504, "the request timed out before generation started", {}, "timeout", "timeout");
     metrics_.requests_ok++;
@@ -234,6 +236,7 @@ int Server::run() {
   std::thread sig([this, set] {
     int s = 0;
     sigwait(&set, &s);
+    engine_.shutdown();  // wakes every waiting handler first, so stop() does not wait on them
     http_.stop();
   });
   sig.detach();

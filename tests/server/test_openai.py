@@ -216,7 +216,8 @@ def test_limits(lim):
     check(res.count(429) >= 1 and sum(1 for x in res if x != 429) >= 1, f"429 when the queue is full: {res}")
     # Timeout (2 s at >= 20 ms/token): generation is cut, finish_reason length.
     r = lim.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "hi"}], max_tokens=250, temperature=0)
-    check(r.choices[0].finish_reason in ("length", "stop") and r.usage.completion_tokens < 250, f"timeout cut: {r.usage}")
+    # (greedy "hi" runs to max_tokens on the tiny model: 250 steps would take >= 5 s)
+    check(r.choices[0].finish_reason == "length" and r.usage.completion_tokens < 250, f"timeout cut: {r.usage}")
     # Disconnect: a streaming client leaves after two chunks; the sequence is dropped.
     root = ARGS.limited.rsplit("/v1", 1)[0]
     before = metrics(root).get('ember_requests_total{outcome="cancelled"}', 0)
