@@ -186,8 +186,10 @@ void Engine::step_active() {
       more = false;
     }
     const auto t = Clock::now();
-    if (a.steps++ == 0) metrics_.ttft.observe(std::chrono::duration<double>(t - job.arrival).count());
-    else metrics_.token_latency.observe(std::chrono::duration<double>(t - a.last_token).count());
+    if (a.steps++ == 0)
+      metrics_.ttft.observe(std::chrono::duration<double>(t - job.arrival).count());
+    else
+      metrics_.token_latency.observe(std::chrono::duration<double>(t - a.last_token).count());
     a.last_token = t;
     if (!more) finish(a, false);
   }

@@ -52,10 +52,10 @@ struct Job {
 };
 
 struct EngineOptions {
-  int max_seqs = 4;        // sequences generated concurrently
-  int max_queue = 64;      // requests waiting for a slot (beyond: rejected)
-  int prefix_pool = 8;     // finished sessions kept for prefix reuse
-  int step_delay_ms = 0;   // testing aid: sleep per scheduler step (to make queues observable)
+  int max_seqs = 4;       // sequences generated concurrently
+  int max_queue = 64;     // requests waiting for a slot (beyond: rejected)
+  int prefix_pool = 8;    // finished sessions kept for prefix reuse
+  int step_delay_ms = 0;  // testing aid: sleep per scheduler step (to make queues observable)
 };
 
 class Engine {

@@ -30,7 +30,8 @@ void Histogram::write(std::string& out, const std::string& name, const std::stri
 
 namespace {
 void line(std::string& out, const char* name, const char* type, const char* help, const std::string& value) {
-  out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " + value + "\n";
+  out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " +
+         value + "\n";
 }
 }  // namespace
 
@@ -38,19 +39,26 @@ std::string Metrics::prometheus() const {
   std::string out;
   out += "# HELP ember_requests_total Finished requests by outcome.\n# TYPE ember_requests_total counter\n";
   out += "ember_requests_total{outcome=\"ok\"} " + std::to_string(requests_ok.load()) + "\n";
-  out += "ember_requests_total{outcome=\"client_error\"} " + std::to_string(requests_client_error.load()) + "\n";
+  out +=
+      "ember_requests_total{outcome=\"client_error\"} " + std::to_string(requests_client_error.load()) + "\n";
   out += "ember_requests_total{outcome=\"rejected\"} " + std::to_string(requests_rejected.load()) + "\n";
   out += "ember_requests_total{outcome=\"cancelled\"} " + std::to_string(requests_cancelled.load()) + "\n";
-  line(out, "ember_prompt_tokens_total", "counter", "Prompt tokens of admitted requests.", std::to_string(prompt_tokens.load()));
+  line(out, "ember_prompt_tokens_total", "counter", "Prompt tokens of admitted requests.",
+       std::to_string(prompt_tokens.load()));
   line(out, "ember_prompt_tokens_cached_total", "counter", "Prompt tokens reused from the prefix cache.",
        std::to_string(prompt_tokens_cached.load()));
-  line(out, "ember_generation_tokens_total", "counter", "Generated tokens.", std::to_string(generation_tokens.load()));
-  line(out, "ember_queue_depth", "gauge", "Requests waiting for a sequence slot.", std::to_string(queue_depth.load()));
-  line(out, "ember_active_sequences", "gauge", "Sequences being generated.", std::to_string(active_sequences.load()));
-  line(out, "ember_batch_size", "gauge", "Sequences advanced by the last scheduler step.", std::to_string(last_batch_size.load()));
+  line(out, "ember_generation_tokens_total", "counter", "Generated tokens.",
+       std::to_string(generation_tokens.load()));
+  line(out, "ember_queue_depth", "gauge", "Requests waiting for a sequence slot.",
+       std::to_string(queue_depth.load()));
+  line(out, "ember_active_sequences", "gauge", "Sequences being generated.",
+       std::to_string(active_sequences.load()));
+  line(out, "ember_batch_size", "gauge", "Sequences advanced by the last scheduler step.",
+       std::to_string(last_batch_size.load()));
   line(out, "ember_scheduler_steps_total", "counter", "Scheduler steps.", std::to_string(steps.load()));
   ttft.write(out, "ember_time_to_first_token_seconds", "Time from arrival to the first generated token.");
-  token_latency.write(out, "ember_time_per_output_token_seconds", "Time between consecutive tokens of a request.");
+  token_latency.write(out, "ember_time_per_output_token_seconds",
+                      "Time between consecutive tokens of a request.");
   request_latency.write(out, "ember_request_duration_seconds", "Time from arrival to the end of generation.");
   return out;
 }

@@ -48,9 +48,12 @@ class ValueParser {
     std::string tok(s_.substr(start, i_ - start));
     while (!tok.empty() && (tok.back() == ' ' || tok.back() == '\n')) tok.pop_back();
     if (tok.empty()) return false;
-    if (tok == "None" || tok == "null") *v = nullptr;
-    else if (tok == "true" || tok == "True") *v = true;
-    else if (tok == "false" || tok == "False") *v = false;
+    if (tok == "None" || tok == "null")
+      *v = nullptr;
+    else if (tok == "true" || tok == "True")
+      *v = true;
+    else if (tok == "false" || tok == "False")
+      *v = false;
     else {
       auto num = nlohmann::ordered_json::parse(tok, nullptr, false);
       *v = num.is_discarded() || !num.is_number() ? nlohmann::ordered_json(tok) : num;
@@ -82,7 +85,10 @@ class ValueParser {
       if (!value(&item, depth + 1)) return false;
       (*v)[key] = std::move(item);
       skip_ws();
-      if (i_ < s_.size() && s_[i_] == ',') { ++i_; continue; }
+      if (i_ < s_.size() && s_[i_] == ',') {
+        ++i_;
+        continue;
+      }
       if (i_ < s_.size() && s_[i_] == '}') return ++i_, true;
       return false;
     }
@@ -98,16 +104,24 @@ class ValueParser {
       if (!value(&item, depth + 1)) return false;
       v->push_back(std::move(item));
       skip_ws();
-      if (i_ < s_.size() && s_[i_] == ',') { ++i_; continue; }
+      if (i_ < s_.size() && s_[i_] == ',') {
+        ++i_;
+        continue;
+      }
       if (i_ < s_.size() && s_[i_] == ']') return ++i_, true;
       return false;
     }
     return false;
   }
-  bool at_end() { skip_ws(); return i_ == s_.size(); }
+  bool at_end() {
+    skip_ws();
+    return i_ == s_.size();
+  }
 
  private:
-  void skip_ws() { while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\n' || s_[i_] == '\t')) ++i_; }
+  void skip_ws() {
+    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\n' || s_[i_] == '\t')) ++i_;
+  }
   std::string_view s_;
   size_t i_ = 0;
 };
@@ -138,8 +152,10 @@ std::vector<OutputEvent> OutputParser::feed(std::string_view text) {
 std::vector<OutputEvent> OutputParser::finish() {
   std::vector<OutputEvent> out;
   run(out, true);
-  if (state_ == State::kToolCall) add(out, OutputEvent::Kind::kContent, std::string(kCallOpen) + buf_);
-  else if (state_ == State::kThought || state_ == State::kChannelName) add(out, OutputEvent::Kind::kReasoning, buf_);
+  if (state_ == State::kToolCall)
+    add(out, OutputEvent::Kind::kContent, std::string(kCallOpen) + buf_);
+  else if (state_ == State::kThought || state_ == State::kChannelName)
+    add(out, OutputEvent::Kind::kReasoning, buf_);
   buf_.clear();
   state_ = State::kAnswer;
   return out;

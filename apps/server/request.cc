@@ -10,7 +10,9 @@ namespace ember::server {
 using json = nlohmann::json;
 
 std::string ApiError::to_json() const {
-  json e = {{"message", what()}, {"type", type}, {"param", param.empty() ? json() : json(param)},
+  json e = {{"message", what()},
+            {"type", type},
+            {"param", param.empty() ? json() : json(param)},
             {"code", code.empty() ? json() : json(code)}};
   return json{{"error", e}}.dump(-1, ' ', false, json::error_handler_t::replace);
 }
@@ -38,8 +40,8 @@ std::optional<float> number(const json& j, const char* key, double lo, double hi
   if (!v->is_number()) bad(key, std::string("'") + key + "' must be a number");
   const double d = v->get<double>();
   if (!std::isfinite(d) || d < lo || d > hi || (lo_open && d == lo))
-    bad(key, std::string("'") + key + "' is out of range: " + v->dump() + " (allowed " + (lo_open ? "(" : "[") +
-                 json(lo).dump() + ", " + json(hi).dump() + "])");
+    bad(key, std::string("'") + key + "' is out of range: " + v->dump() + " (allowed " +
+                 (lo_open ? "(" : "[") + json(lo).dump() + ", " + json(hi).dump() + "])");
   return float(d);
 }
 
@@ -100,7 +102,8 @@ void parse_common(const json& j, ParsedRequest& r) {
       if (s2.empty()) bad("stop", "stop strings must not be empty");
   }
   if (boolean(j, "logprobs")) bad("logprobs", "logprobs are not supported");
-  if (const json* lp = field(j, "logprobs"); lp && lp->is_number()) bad("logprobs", "logprobs are not supported");
+  if (const json* lp = field(j, "logprobs"); lp && lp->is_number())
+    bad("logprobs", "logprobs are not supported");
 }
 
 // OpenAI content: a string, null, or an array of {"type": "text", "text": ...} parts.
@@ -125,7 +128,8 @@ std::string content_text(const json& m, size_t i) {
 
 // OpenAI tool_calls ([{id, type, function: {name, arguments: "<json string>"}}]) in ember's
 // Message form (arguments as a JSON object); remembers id -> name for later tool messages.
-std::string tool_calls_to_ember(const json& calls, size_t i, std::vector<std::pair<std::string, std::string>>& ids) {
+std::string tool_calls_to_ember(const json& calls, size_t i,
+                                std::vector<std::pair<std::string, std::string>>& ids) {
   const std::string param = "messages[" + std::to_string(i) + "].tool_calls";
   if (!calls.is_array()) bad(param, "'" + param + "' must be an array");
   json out = json::array();
@@ -143,7 +147,8 @@ std::string tool_calls_to_ember(const json& calls, size_t i, std::vector<std::pa
         args = *a;
       }
     }
-    if (const json* id = field(c, "id"); id && id->is_string()) ids.emplace_back(id->get<std::string>(), name->get<std::string>());
+    if (const json* id = field(c, "id"); id && id->is_string())
+      ids.emplace_back(id->get<std::string>(), name->get<std::string>());
     out.push_back({{"type", "function"}, {"function", {{"name", *name}, {"arguments", args}}}});
   }
   return out.dump();
@@ -171,7 +176,8 @@ void parse_messages(const json& j, ParsedRequest& r) {
       if (msg.role != "assistant") bad(param + ".tool_calls", "only assistant messages carry tool_calls");
       msg.tool_calls_json = tool_calls_to_ember(*tc, i, call_ids);
     }
-    if (const json* rc = field(m, "reasoning_content"); rc && rc->is_string()) msg.reasoning = rc->get<std::string>();
+    if (const json* rc = field(m, "reasoning_content"); rc && rc->is_string())
+      msg.reasoning = rc->get<std::string>();
     if (const json* name = field(m, "name")) {
       if (!name->is_string()) bad(param + ".name", "'name' must be a string");
       msg.name = name->get<std::string>();
@@ -209,8 +215,10 @@ void parse_tools(const json& j, ParsedRequest& r) {
     // only through the tools it is given; "none" hides the tools from the template.
     if (tc->is_string()) {
       const std::string s = tc->get<std::string>();
-      if (s == "none") r.tools_json.clear();
-      else if (s != "auto" && s != "required") bad("tool_choice", "'tool_choice' must be none, auto, required or a function");
+      if (s == "none")
+        r.tools_json.clear();
+      else if (s != "auto" && s != "required")
+        bad("tool_choice", "'tool_choice' must be none, auto, required or a function");
     } else if (tc->is_object()) {
       const json* f = field(*tc, "function");
       const json* name = f && f->is_object() ? field(*f, "name") : nullptr;
@@ -231,9 +239,12 @@ void parse_thinking(const json& j, ParsedRequest& r) {
   if (const json* e = field(j, "reasoning_effort")) {
     if (!e->is_string()) bad("reasoning_effort", "'reasoning_effort' must be a string");
     const std::string s = e->get<std::string>();
-    if (s == "low" || s == "medium" || s == "high") r.enable_thinking = true;
-    else if (s == "none" || s == "minimal") r.enable_thinking = false;
-    else bad("reasoning_effort", "'reasoning_effort' must be none, minimal, low, medium or high");
+    if (s == "low" || s == "medium" || s == "high")
+      r.enable_thinking = true;
+    else if (s == "none" || s == "minimal")
+      r.enable_thinking = false;
+    else
+      bad("reasoning_effort", "'reasoning_effort' must be none, minimal, low, medium or high");
   }
 }
 
@@ -266,7 +277,8 @@ ParsedRequest parse_completion_request(std::string_view body) {
     r.prompt = one->get<std::string>();
   } else if (one->is_array()) {
     for (const auto& t : *one) {
-      if (!t.is_number_integer() || t.get<int64_t>() < 0 || t.get<int64_t>() > std::numeric_limits<int32_t>::max())
+      if (!t.is_number_integer() || t.get<int64_t>() < 0 ||
+          t.get<int64_t>() > std::numeric_limits<int32_t>::max())
         bad("prompt", "token prompts must be arrays of non-negative integers");
       r.prompt_ids.push_back(int32_t(t.get<int64_t>()));
     }

@@ -16,9 +16,12 @@ namespace ember::server {
 
 // An OpenAI-style error: {"error": {"message", "type", "param", "code"}} with an HTTP status.
 struct ApiError : std::runtime_error {
-  ApiError(int status, std::string message, std::string param = {}, std::string type = "invalid_request_error",
-           std::string code = {})
-      : std::runtime_error(message), status(status), type(std::move(type)), param(std::move(param)),
+  ApiError(int status, std::string message, std::string param = {},
+           std::string type = "invalid_request_error", std::string code = {})
+      : std::runtime_error(message),
+        status(status),
+        type(std::move(type)),
+        param(std::move(param)),
         code(std::move(code)) {}
   int status;
   std::string type, param, code;
@@ -30,8 +33,8 @@ struct ParsedRequest {
   std::string model;  // as sent (empty if absent)
   // Chat: the conversation (OpenAI roles mapped onto ember::Message), tools for the template.
   std::vector<Message> messages;
-  std::string tools_json;            // JSON array (OpenAI "tools" as sent), empty if none/none chosen
-  bool enable_thinking = false;      // chat_template_kwargs.enable_thinking or reasoning_effort
+  std::string tools_json;        // JSON array (OpenAI "tools" as sent), empty if none/none chosen
+  bool enable_thinking = false;  // chat_template_kwargs.enable_thinking or reasoning_effort
   // Completions: the raw prompt (text, or token ids).
   std::string prompt;
   std::vector<int32_t> prompt_ids;

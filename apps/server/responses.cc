@@ -15,21 +15,26 @@ std::string call_id() {
   return buf;
 }
 json tool_call_json(const ToolCall& c, int index, bool stream) {
-  json j = {{"id", call_id()}, {"type", "function"}, {"function", {{"name", c.name}, {"arguments", c.arguments}}}};
+  json j = {
+      {"id", call_id()}, {"type", "function"}, {"function", {{"name", c.name}, {"arguments", c.arguments}}}};
   if (stream) j["index"] = index;
   return j;
 }
 }  // namespace
 
-std::string sse(const json& j) { return "data: " + j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n"; }
+std::string sse(const json& j) {
+  return "data: " + j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n";
+}
 
 const char* finish_reason(const Job& job, bool tool_calls) {
   if (tool_calls) return "tool_calls";
   if (job.timed_out) return "length";
   switch (job.result.stop_reason) {
     case StopReason::kMaxTokens:
-    case StopReason::kContextFull: return "length";
-    default: return "stop";
+    case StopReason::kContextFull:
+      return "length";
+    default:
+      return "stop";
   }
 }
 
@@ -51,16 +56,26 @@ json completion_json(const ResponseMeta& m, const Job& job) {
     std::string content, reasoning;
     json calls = json::array();
     for (const auto& e : evs) {
-      if (e.kind == OutputEvent::Kind::kContent) content += e.text;
-      else if (e.kind == OutputEvent::Kind::kReasoning) reasoning += e.text;
-      else calls.push_back(tool_call_json(e.call, int(calls.size()), false));
+      if (e.kind == OutputEvent::Kind::kContent)
+        content += e.text;
+      else if (e.kind == OutputEvent::Kind::kReasoning)
+        reasoning += e.text;
+      else
+        calls.push_back(tool_call_json(e.call, int(calls.size()), false));
     }
-    json msg = {{"role", "assistant"}, {"content", content.empty() && !calls.empty() ? json() : json(content)}};
+    json msg = {{"role", "assistant"},
+                {"content", content.empty() && !calls.empty() ? json() : json(content)}};
     if (!reasoning.empty()) msg["reasoning_content"] = reasoning;
     if (!calls.empty()) msg["tool_calls"] = calls;
-    choice = {{"index", 0}, {"message", msg}, {"logprobs", nullptr}, {"finish_reason", finish_reason(job, !calls.empty())}};
+    choice = {{"index", 0},
+              {"message", msg},
+              {"logprobs", nullptr},
+              {"finish_reason", finish_reason(job, !calls.empty())}};
   } else {
-    choice = {{"index", 0}, {"text", job.result.text}, {"logprobs", nullptr}, {"finish_reason", finish_reason(job, false)}};
+    choice = {{"index", 0},
+              {"text", job.result.text},
+              {"logprobs", nullptr},
+              {"finish_reason", finish_reason(job, false)}};
   }
   return {{"id", m.id},
           {"object", m.chat ? "chat.completion" : "text_completion"},
@@ -72,8 +87,10 @@ json completion_json(const ResponseMeta& m, const Job& job) {
 
 json StreamWriter::chunk(json delta, const char* finish) const {
   json choice = {{"index", 0}, {"logprobs", nullptr}, {"finish_reason", finish ? json(finish) : json()}};
-  if (m_.chat) choice["delta"] = std::move(delta);
-  else choice["text"] = delta.is_string() ? delta : json("");
+  if (m_.chat)
+    choice["delta"] = std::move(delta);
+  else
+    choice["text"] = delta.is_string() ? delta : json("");
   json j = {{"id", m_.id},
             {"object", m_.chat ? "chat.completion.chunk" : "text_completion"},
             {"created", m_.created},
@@ -91,9 +108,13 @@ std::string StreamWriter::start() {
 std::string StreamWriter::events(const std::vector<OutputEvent>& evs) {
   std::string out;
   for (const auto& e : evs) {
-    if (e.kind == OutputEvent::Kind::kContent) out += sse(chunk({{"content", e.text}}, nullptr));
-    else if (e.kind == OutputEvent::Kind::kReasoning) out += sse(chunk({{"reasoning_content", e.text}}, nullptr));
-    else out += sse(chunk({{"tool_calls", json::array({tool_call_json(e.call, tool_calls_++, true)})}}, nullptr));
+    if (e.kind == OutputEvent::Kind::kContent)
+      out += sse(chunk({{"content", e.text}}, nullptr));
+    else if (e.kind == OutputEvent::Kind::kReasoning)
+      out += sse(chunk({{"reasoning_content", e.text}}, nullptr));
+    else
+      out +=
+          sse(chunk({{"tool_calls", json::array({tool_call_json(e.call, tool_calls_++, true)})}}, nullptr));
   }
   return out;
 }
@@ -107,7 +128,8 @@ std::string StreamWriter::text(const std::string& text) {
 std::string StreamWriter::end(const Job& job) {
   std::string out;
   if (!job.error.empty()) {
-    out += sse({{"error", {{"message", job.error}, {"type", "server_error"}, {"param", nullptr}, {"code", nullptr}}}});
+    out += sse({{"error",
+                 {{"message", job.error}, {"type", "server_error"}, {"param", nullptr}, {"code", nullptr}}}});
     return out + "data: [DONE]\n\n";
   }
   if (m_.chat) out += events(parser_.finish());

@@ -20,13 +20,15 @@ using json = nlohmann::json;
 namespace {
 
 int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 std::string request_id(const char* prefix) {
   static std::atomic<uint64_t> n{0};
   char buf[48];
-  std::snprintf(buf, sizeof buf, "%s-%llx%06llx", prefix, (unsigned long long)unix_now(), (unsigned long long)++n);
+  std::snprintf(buf, sizeof buf, "%s-%llx%06llx", prefix, (unsigned long long)unix_now(),
+                (unsigned long long)++n);
   return buf;
 }
 
@@ -62,8 +64,10 @@ class Server {
 void Server::error(httplib::Response& res, const ApiError& e) {
   res.status = e.status;
   res.set_content(e.to_json(), "application/json");
-  if (e.status == 429) metrics_.requests_rejected++;
-  else metrics_.requests_client_error++;
+  if (e.status == 429)
+    metrics_.requests_rejected++;
+  else
+    metrics_.requests_client_error++;
 }
 
 std::vector<int32_t> Server::prompt_of(const ParsedRequest& r) {
@@ -71,7 +75,8 @@ std::vector<int32_t> Server::prompt_of(const ParsedRequest& r) {
   if (!r.chat) {
     if (r.prompt_ids.empty()) return model_->tokenize(r.prompt, /*add_bos=*/true, /*parse_special=*/true);
     for (int32_t id : r.prompt_ids)
-      if (id >= vocab) throw ApiError(400, "prompt token id " + std::to_string(id) + " is out of the vocabulary", "prompt");
+      if (id >= vocab)
+        throw ApiError(400, "prompt token id " + std::to_string(id) + " is out of the vocabulary", "prompt");
     return r.prompt_ids;
   }
   ChatOptions co;
@@ -84,8 +89,9 @@ void Server::handle(const httplib::Request& req, httplib::Response& res, bool ch
   try {
     ParsedRequest r = chat ? parse_chat_request(req.body) : parse_completion_request(req.body);
     if (!r.model.empty() && r.model != opt_.model_id)
-      throw ApiError(404, "The model '" + r.model + "' does not exist (this server serves '" + opt_.model_id + "')",
-                     "model", "invalid_request_error", "model_not_found");
+      throw ApiError(
+          404, "The model '" + r.model + "' does not exist (this server serves '" + opt_.model_id + "')",
+          "model", "invalid_request_error", "model_not_found");
     std::vector<int32_t> prompt;
     try {
       prompt = prompt_of(r);
@@ -106,14 +112,17 @@ void Server::respond(httplib::Response& res, const ParsedRequest& r, std::vector
                        std::to_string(opt_.max_prompt_tokens),
                    r.chat ? "messages" : "prompt", "invalid_request_error", "context_length_exceeded");
   if (r.max_tokens && *r.max_tokens > opt_.max_tokens)
-    throw ApiError(400, "max_tokens " + std::to_string(*r.max_tokens) + " is above the server limit of " +
-                            std::to_string(opt_.max_tokens), "max_tokens");
+    throw ApiError(400,
+                   "max_tokens " + std::to_string(*r.max_tokens) + " is above the server limit of " +
+                       std::to_string(opt_.max_tokens),
+                   "max_tokens");
   auto job = std::make_shared<Job>();
   job->prompt = std::move(prompt);
   job->options.sampling = sampling_for(r, model_->info().default_sampling);
   job->options.max_tokens = std::min(r.max_tokens.value_or(opt_.max_tokens), opt_.context_length - n);
   job->options.stop = r.stop;
-  if (r.chat && !r.tools_json.empty() && tool_response_id_ >= 0) job->options.extra_stop_ids.push_back(tool_response_id_);
+  if (r.chat && !r.tools_json.empty() && tool_response_id_ >= 0)
+    job->options.extra_stop_ids.push_back(tool_response_id_);
   job->deadline = job->arrival + std::chrono::milliseconds(int64_t(opt_.timeout_s * 1000));
   if (!engine_.submit(job)) {
     if (engine_.stopped()) throw ApiError(503, "the server is shutting down", {}, "server_error");
@@ -121,7 +130,8 @@ void Server::respond(httplib::Response& res, const ParsedRequest& r, std::vector
                    "rate_limit_exceeded");
   }
 
-  ResponseMeta meta{request_id(r.chat ? "chatcmpl" : "cmpl"), opt_.model_id, unix_now(), r.chat, r.include_usage, n};
+  ResponseMeta meta{
+      request_id(r.chat ? "chatcmpl" : "cmpl"), opt_.model_id, unix_now(), r.chat, r.include_usage, n};
   if (!r.stream) {
     // Waits for the end (bounded by the request timeout); a non-streaming client that goes
     // away is noticed only then.
@@ -170,27 +180,33 @@ void Server::routes() {
     res.set_content(metrics_.prometheus(), "text/plain; version=0.0.4");
   });
   http_.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
-    json m = {{"id", opt_.model_id}, {"object", "model"}, {"created", 0}, {"owned_by", "ember"},
+    json m = {{"id", opt_.model_id},
+              {"object", "model"},
+              {"created", 0},
+              {"owned_by", "ember"},
               {"max_model_len", opt_.context_length}};
     res.set_content(json{{"object", "list"}, {"data", json::array({m})}}.dump(), "application/json");
   });
   http_.Post("/v1/chat/completions",
              [this](const httplib::Request& req, httplib::Response& res) { handle(req, res, true); });
-  http_.Post("/v1/completions", [this](const httplib::Request& req, httplib::Response& res) { handle(req, res, false); });
+  http_.Post("/v1/completions",
+             [this](const httplib::Request& req, httplib::Response& res) { handle(req, res, false); });
   http_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    if (opt_.api_key.empty() || req.path.rfind("/v1/", 0) != 0) return httplib::Server::HandlerResponse::Unhandled;
+    if (opt_.api_key.empty() || req.path.rfind("/v1/", 0) != 0)
+      return httplib::Server::HandlerResponse::Unhandled;
     if (req.get_header_value("Authorization") == "Bearer " + opt_.api_key)
       return httplib::Server::HandlerResponse::Unhandled;
-    error(res, ApiError(401, "invalid or missing API key (Authorization: Bearer ...)", {}, "invalid_request_error",
-                        "invalid_api_key"));
+    error(res, ApiError(401, "invalid or missing API key (Authorization: Bearer ...)", {},
+                        "invalid_request_error", "invalid_api_key"));
     return httplib::Server::HandlerResponse::Handled;
   });
   // Statuses httplib produces itself (unknown route 404, body too large 413, bad HTTP 400).
   http_.set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;
     std::string msg = res.status == 404 ? "unknown endpoint " + req.method + " " + req.path
-                      : res.status == 413 ? "request body too large (limit " + std::to_string(opt_.max_body) + " bytes)"
-                                          : "bad request";
+                      : res.status == 413
+                          ? "request body too large (limit " + std::to_string(opt_.max_body) + " bytes)"
+                          : "bad request";
     error(res, ApiError(res.status, msg));
   });
   http_.set_exception_handler([this](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
@@ -226,7 +242,8 @@ int Server::run() {
     std::fprintf(stderr, "ember serve: cannot listen on %s:%d\n", opt_.host.c_str(), opt_.port);
     return 1;
   }
-  std::fprintf(stderr, "ember serve: %s listening on %s:%d\n", opt_.model_id.c_str(), opt_.host.c_str(), port);
+  std::fprintf(stderr, "ember serve: %s listening on %s:%d\n", opt_.model_id.c_str(), opt_.host.c_str(),
+               port);
   std::fflush(stderr);
   // SIGINT/SIGTERM (blocked in every thread) stop the server from a waiting thread.
   sigset_t set;

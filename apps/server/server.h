@@ -5,16 +5,16 @@
 #include <memory>
 #include <string>
 
-#include "engine.h"
 #include "ember/ember.hpp"
+#include "engine.h"
 
 namespace ember::server {
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 8080;
-  std::string api_key;         // empty: no authentication
-  std::string model_id;        // the name clients use; default: the model path's basename
+  std::string api_key;            // empty: no authentication
+  std::string model_id;           // the name clients use; default: the model path's basename
   int64_t max_prompt_tokens = 0;  // 0: the context length
   int64_t max_tokens = 4096;      // per request (also the default when the request gives none)
   double timeout_s = 600;         // per request, from arrival

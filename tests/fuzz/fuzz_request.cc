@@ -24,8 +24,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using ember::server::OutputEvent;
   auto collect = [](std::vector<OutputEvent>& all, std::vector<OutputEvent> evs) {
     for (auto& e : evs) {
-      if (!all.empty() && e.kind != OutputEvent::Kind::kToolCall && all.back().kind == e.kind) all.back().text += e.text;
-      else all.push_back(std::move(e));
+      if (!all.empty() && e.kind != OutputEvent::Kind::kToolCall && all.back().kind == e.kind)
+        all.back().text += e.text;
+      else
+        all.push_back(std::move(e));
     }
   };
   ember::server::OutputParser whole, pieces;

@@ -51,18 +51,19 @@ TEST(ServerRequest, ParsesChat) {
 }
 
 TEST(ServerRequest, RejectsBadInput) {
-  for (const char* body : {"", "{", "[]", "3", R"({"messages":[]})", R"({"messages":"hi"})", R"({"messages":[1]})",
-                           R"({"messages":[{"role":"x","content":"a"}]})", R"({"messages":[{"content":"a"}]})",
-                           R"({"messages":[{"role":"user","content":1}]})",
-                           R"({"messages":[{"role":"user","content":"a"}],"temperature":3})",
-                           R"({"messages":[{"role":"user","content":"a"}],"temperature":"1"})",
-                           R"({"messages":[{"role":"user","content":"a"}],"top_p":0})",
-                           R"({"messages":[{"role":"user","content":"a"}],"n":2})",
-                           R"({"messages":[{"role":"user","content":"a"}],"max_tokens":0})",
-                           R"({"messages":[{"role":"user","content":"a"}],"stop":[1]})",
-                           R"({"messages":[{"role":"user","content":"a"}],"model":5})",
-                           R"({"messages":[{"role":"user","content":"a"}],"tools":[{"type":"function"}]})",
-                           R"({"messages":[{"role":"user","content":"a"}],"tool_choice":"sometimes"})"})
+  for (const char* body :
+       {"", "{", "[]", "3", R"({"messages":[]})", R"({"messages":"hi"})", R"({"messages":[1]})",
+        R"({"messages":[{"role":"x","content":"a"}]})", R"({"messages":[{"content":"a"}]})",
+        R"({"messages":[{"role":"user","content":1}]})",
+        R"({"messages":[{"role":"user","content":"a"}],"temperature":3})",
+        R"({"messages":[{"role":"user","content":"a"}],"temperature":"1"})",
+        R"({"messages":[{"role":"user","content":"a"}],"top_p":0})",
+        R"({"messages":[{"role":"user","content":"a"}],"n":2})",
+        R"({"messages":[{"role":"user","content":"a"}],"max_tokens":0})",
+        R"({"messages":[{"role":"user","content":"a"}],"stop":[1]})",
+        R"({"messages":[{"role":"user","content":"a"}],"model":5})",
+        R"({"messages":[{"role":"user","content":"a"}],"tools":[{"type":"function"}]})",
+        R"({"messages":[{"role":"user","content":"a"}],"tool_choice":"sometimes"})"})
     EXPECT_EQ(status_of(body), 400) << body;
   EXPECT_EQ(status_of(R"({"messages":[{"role":"user","content":"a"}]})"), 200);
   EXPECT_EQ(status_of(R"({"prompt":"a"})", false), 200);
@@ -84,8 +85,10 @@ std::vector<OutputEvent> parse_all(const std::string& text, size_t piece) {
   std::vector<OutputEvent> out;
   auto add = [&](std::vector<OutputEvent> evs) {
     for (auto& e : evs) {
-      if (!out.empty() && e.kind != OutputEvent::Kind::kToolCall && out.back().kind == e.kind) out.back().text += e.text;
-      else out.push_back(std::move(e));
+      if (!out.empty() && e.kind != OutputEvent::Kind::kToolCall && out.back().kind == e.kind)
+        out.back().text += e.text;
+      else
+        out.push_back(std::move(e));
     }
   };
   for (size_t i = 0; i < text.size(); i += piece) add(p.feed(text.substr(i, piece)));
@@ -95,7 +98,8 @@ std::vector<OutputEvent> parse_all(const std::string& text, size_t piece) {
 
 TEST(ServerOutput, SplitsThoughtAnswerAndToolCalls) {
   const std::string text =
-      "<|channel>thought\nLet me check.<channel|>Sure. <|tool_call>call:get_weather{city:<|\"|>Paris, FR<|\"|>,"
+      "<|channel>thought\nLet me check.<channel|>Sure. <|tool_call>call:get_weather{city:<|\"|>Paris, "
+      "FR<|\"|>,"
       "days:3,opts:{metric:true,tags:[<|\"|>a<|\"|>,2.5]},x:None}<tool_call|>";
   for (size_t piece : {size_t(1), size_t(3), text.size()}) {
     auto evs = parse_all(text, piece);
@@ -107,7 +111,8 @@ TEST(ServerOutput, SplitsThoughtAnswerAndToolCalls) {
     EXPECT_EQ(evs[2].kind, OutputEvent::Kind::kToolCall);
     EXPECT_EQ(evs[2].call.name, "get_weather");
     EXPECT_EQ(nlohmann::json::parse(evs[2].call.arguments),
-              nlohmann::json::parse(R"({"city":"Paris, FR","days":3,"opts":{"metric":true,"tags":["a",2.5]},"x":null})"));
+              nlohmann::json::parse(
+                  R"({"city":"Paris, FR","days":3,"opts":{"metric":true,"tags":["a",2.5]},"x":null})"));
   }
 }
 
@@ -138,7 +143,8 @@ TEST(ServerResponses, ToolCallsAndReasoningInOpenAIShape) {
   EXPECT_TRUE(msg["content"].is_null());
   EXPECT_EQ(msg["reasoning_content"], "hmm");
   EXPECT_EQ(msg["tool_calls"][0]["function"]["name"], "get_weather");
-  EXPECT_EQ(json::parse(msg["tool_calls"][0]["function"]["arguments"].get<std::string>()), json({{"city", "Paris"}}));
+  EXPECT_EQ(json::parse(msg["tool_calls"][0]["function"]["arguments"].get<std::string>()),
+            json({{"city", "Paris"}}));
   EXPECT_EQ(whole["choices"][0]["finish_reason"], "tool_calls");
   EXPECT_EQ(whole["usage"]["total_tokens"], 13);
 
@@ -181,7 +187,8 @@ std::shared_ptr<ember::Model> tiny() {
 
 TEST(ServerGeneration, InterleavedStepsEqualGenerate) {
   auto model = tiny();
-  std::vector<std::vector<int32_t>> prompts = {{2, 10, 20, 30}, {2, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50}, {2, 7}};
+  std::vector<std::vector<int32_t>> prompts = {
+      {2, 10, 20, 30}, {2, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50}, {2, 7}};
   std::vector<ember::GenerateOptions> opts(3);
   for (size_t i = 0; i < 3; ++i) {
     opts[i].max_tokens = 20 + int64_t(i) * 7;
