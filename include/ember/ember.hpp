@@ -106,6 +106,23 @@ using TokenCallback = std::function<bool(std::string_view text, int32_t token)>;
 
 class Session;
 
+// Step-wise generation over one Session (Session::begin_generate): a scheduler that owns many
+// sessions advances each by one token at a time and lets requests join and leave between
+// steps. Generation::step does exactly one iteration of Session::generate, so stepping to the
+// end gives the same tokens, text and stop reason. The Session must outlive the Generation and
+// must not be used otherwise until done() is true.
+class Generation {
+ public:
+  virtual ~Generation() = default;
+  // Samples the next token, streams its text through on_token, and computes the logits that
+  // follow it. Returns false once generation has ended (then result() is final).
+  virtual bool step(const TokenCallback& on_token = {}) = 0;
+  // Ends generation now (stop reason kCallback, as when a callback returns false).
+  virtual void cancel() = 0;
+  virtual bool done() const = 0;
+  virtual const GenerateResult& result() const = 0;
+};
+
 class Model : public std::enable_shared_from_this<Model> {
  public:
   // Loads a model directory (config.json + safetensors + tokenizer) or a .gguf file.
@@ -147,6 +164,8 @@ class Session {
 
   // Generates after the current sequence (which must not be empty).
   virtual GenerateResult generate(const GenerateOptions& options, const TokenCallback& on_token = {}) = 0;
+  // The same generation, one step() at a time (see Generation).
+  virtual std::unique_ptr<Generation> begin_generate(const GenerateOptions& options) = 0;
 
   virtual const std::vector<int32_t>& tokens() const = 0;
   // Drops the sequence after the first n tokens (false if the cache cannot rewind exactly;

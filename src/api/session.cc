@@ -54,6 +54,8 @@ class StopMatcher {
   std::string pending_;
 };
 
+class GenerationImpl;
+
 class SessionImpl final : public Session {
  public:
   explicit SessionImpl(std::shared_ptr<const ModelImpl> model)
@@ -105,6 +107,7 @@ class SessionImpl final : public Session {
   }
 
   GenerateResult generate(const GenerateOptions& options, const TokenCallback& on_token) override;
+  std::unique_ptr<Generation> begin_generate(const GenerateOptions& options) override;
 
   const std::vector<int32_t>& tokens() const override { return tokens_; }
 
@@ -138,6 +141,7 @@ class SessionImpl final : public Session {
   void reset_timings() override { timings_ = {}; }
 
  private:
+  friend class GenerationImpl;
   std::shared_ptr<const ModelImpl> model_;
   std::unique_ptr<SequenceState> state_;
   std::vector<int32_t> tokens_;
@@ -145,77 +149,118 @@ class SessionImpl final : public Session {
   Timings timings_;
 };
 
-GenerateResult SessionImpl::generate(const GenerateOptions& options, const TokenCallback& on_token) {
-  if (tokens_.empty() || logits_.empty())
-    fail(ErrorCode::kInvalidArgument, "generate: prefill a prompt first");
-  if (options.max_tokens < 0) fail(ErrorCode::kInvalidArgument, "max_tokens must be >= 0");
-  SamplingParams sp;
-  const auto& so = options.sampling;
-  sp.temperature = so.temperature;
-  sp.top_k = so.top_k;
-  sp.top_p = so.top_p;
-  sp.min_p = so.min_p;
-  sp.repeat_penalty = so.repeat_penalty;
-  sp.presence_penalty = so.presence_penalty;
-  sp.frequency_penalty = so.frequency_penalty;
-  sp.has_seed = so.seed >= 0;
-  sp.seed = uint64_t(std::max<int64_t>(so.seed, 0));
-  Sampler sampler(sp);
+// One generation over a SessionImpl, advanced a token at a time (Session::generate steps it to
+// the end; the server's scheduler steps many of them in turn).
+class GenerationImpl final : public Generation {
+ public:
+  GenerationImpl(SessionImpl& s, const GenerateOptions& options)
+      : s_(s), options_(options), sampler_(sampling_params(options.sampling)),
+        detok_(s.model_->tokenizer()), stops_(options_.stop), prompt_len_(s.tokens_.size()),
+        t_start_(Clock::now()) {
+    if (s.tokens_.empty() || s.logits_.empty()) fail(ErrorCode::kInvalidArgument, "generate: prefill a prompt first");
+    if (options.max_tokens < 0) fail(ErrorCode::kInvalidArgument, "max_tokens must be >= 0");
+    if (options.max_tokens == 0) finish(StopReason::kMaxTokens, {});
+  }
 
-  const auto& stop_ids = model_->info().stop_ids;
-  const Tokenizer& tok = model_->tokenizer();
-  Detokenizer detok(tok);
-  StopMatcher stops(options.stop);
-  GenerateResult res;
-  const size_t prompt_len = tokens_.size();
-  auto emit = [&](const std::string& text, int32_t id) -> bool {
+  bool step(const TokenCallback& on_token) override;
+  void cancel() override {
+    if (!done_) res_.stop_reason = StopReason::kCallback;
+    done_ = true;
+  }
+  bool done() const override { return done_; }
+  const GenerateResult& result() const override { return res_; }
+
+ private:
+  static SamplingParams sampling_params(const SamplingOptions& so) {
+    SamplingParams sp;
+    sp.temperature = so.temperature;
+    sp.top_k = so.top_k;
+    sp.top_p = so.top_p;
+    sp.min_p = so.min_p;
+    sp.repeat_penalty = so.repeat_penalty;
+    sp.presence_penalty = so.presence_penalty;
+    sp.frequency_penalty = so.frequency_penalty;
+    sp.has_seed = so.seed >= 0;
+    sp.seed = uint64_t(std::max<int64_t>(so.seed, 0));
+    return sp;
+  }
+  bool emit(const std::string& text, int32_t id, const TokenCallback& on_token) {
     if (text.empty()) return true;
-    res.text += text;
+    res_.text += text;
     return !on_token || on_token(text, id);
-  };
+  }
+  // Ends generation; held-back text is flushed unless a stop string or the caller ended it.
+  void finish(StopReason why, const TokenCallback& on_token) {
+    res_.stop_reason = why;
+    done_ = true;
+    if (why == StopReason::kStopString || why == StopReason::kCallback) return;
+    bool hit = false;
+    std::string tail = stops_.push(detok_.finish(), &hit);
+    if (!hit) tail += stops_.flush();
+    emit(tail, -1, on_token);
+  }
+
+  SessionImpl& s_;
+  GenerateOptions options_;
+  Sampler sampler_;
+  Detokenizer detok_;
+  StopMatcher stops_;
+  size_t prompt_len_;
+  Clock::time_point t_start_;
+  int64_t i_ = 0;
+  bool done_ = false;
+  GenerateResult res_;
+};
+
+bool GenerationImpl::step(const TokenCallback& on_token) {
+  if (done_) return false;
+  const bool full_history = options_.sampling.repeat_penalty != 1.0f;
+  const size_t from = full_history ? 0 : prompt_len_;
+  std::span<const int32_t> history(s_.tokens_.data() + from, s_.tokens_.size() - from);
+  const int32_t id = sampler_.sample(s_.logits_, history);
+  if (i_ == 0) s_.timings_.first_token_ms = ms_since(t_start_);
+  const auto& stop_ids = s_.model_->info().stop_ids;
+  const auto& extra = options_.extra_stop_ids;
+  const bool is_stop = std::find(stop_ids.begin(), stop_ids.end(), id) != stop_ids.end();
+  if ((options_.stop_on_eos && is_stop) || std::find(extra.begin(), extra.end(), id) != extra.end()) {
+    finish(StopReason::kEos, on_token);
+    return false;
+  }
+  res_.tokens.push_back(id);
+  bool hit = false;
+  std::string text = stops_.push(detok_.push(id), &hit);
+  if (!emit(text, id, on_token)) {
+    finish(StopReason::kCallback, on_token);
+    return false;
+  }
+  if (hit) {
+    finish(StopReason::kStopString, on_token);
+    return false;
+  }
+  if (int64_t(s_.tokens_.size()) + 1 > s_.model_->context_length()) {
+    finish(StopReason::kContextFull, on_token);
+    return false;
+  }
+  auto t0 = Clock::now();
   ForwardOptions fo;
   fo.logits = LogitsMode::kLast;
-  auto t_start = Clock::now();
-  for (int64_t i = 0; i < options.max_tokens; ++i) {
-    std::span<const int32_t> history(tokens_.data() + (sp.repeat_penalty != 1.0f ? 0 : prompt_len),
-                                     tokens_.size() - (sp.repeat_penalty != 1.0f ? 0 : prompt_len));
-    const int32_t id = sampler.sample(logits_, history);
-    if (i == 0) timings_.first_token_ms = ms_since(t_start);
-    const bool is_stop = std::find(stop_ids.begin(), stop_ids.end(), id) != stop_ids.end();
-    const auto& extra = options.extra_stop_ids;
-    if ((options.stop_on_eos && is_stop) || std::find(extra.begin(), extra.end(), id) != extra.end()) {
-      res.stop_reason = StopReason::kEos;
-      break;
-    }
-    res.tokens.push_back(id);
-    bool hit = false;
-    std::string text = stops.push(detok.push(id), &hit);
-    if (!emit(text, id)) {
-      res.stop_reason = StopReason::kCallback;
-      break;
-    }
-    if (hit) {
-      res.stop_reason = StopReason::kStopString;
-      break;
-    }
-    if (int64_t(tokens_.size()) + 1 > model_->context_length()) {
-      res.stop_reason = StopReason::kContextFull;
-      break;
-    }
-    auto t0 = Clock::now();
-    model_->lm().forward(&id, 1, *state_, fo, &logits_);
-    tokens_.push_back(id);
-    timings_.decode_ms += ms_since(t0);
-    timings_.generated_tokens += 1;
-    if (i + 1 == options.max_tokens) res.stop_reason = StopReason::kMaxTokens;
+  s_.model_->lm().forward(&id, 1, *s_.state_, fo, &s_.logits_);
+  s_.tokens_.push_back(id);
+  s_.timings_.decode_ms += ms_since(t0);
+  s_.timings_.generated_tokens += 1;
+  if (++i_ == options_.max_tokens) finish(StopReason::kMaxTokens, on_token);
+  return !done_;
+}
+
+GenerateResult SessionImpl::generate(const GenerateOptions& options, const TokenCallback& on_token) {
+  GenerationImpl g(*this, options);
+  while (g.step(on_token)) {
   }
-  if (res.stop_reason != StopReason::kStopString && res.stop_reason != StopReason::kCallback) {
-    bool hit = false;
-    std::string tail = stops.push(detok.finish(), &hit);
-    if (!hit) tail += stops.flush();
-    emit(tail, -1);
-  }
-  return res;
+  return g.result();
+}
+
+std::unique_ptr<Generation> SessionImpl::begin_generate(const GenerateOptions& options) {
+  return std::make_unique<GenerationImpl>(*this, options);
 }
 
 }  // namespace
