@@ -98,8 +98,6 @@ ChatTemplate::~ChatTemplate() = default;
 
 ChatTemplate ChatTemplate::builtin_gemma4() { return ChatTemplate(builtin_gemma4_chat_template(), "built-in Gemma 4 chat template"); }
 
-ChatTemplate ChatTemplate::builtin_gemma3() { return ChatTemplate(builtin_gemma3_chat_template(), "built-in Gemma 3 chat template"); }
-
 ChatTemplate ChatTemplate::from_file(const std::string& path) { return ChatTemplate(read_text_file(path), path); }
 
 std::string ChatTemplate::select_template(const ojson& value, bool has_tools) {
