@@ -1,4 +1,4 @@
-// ember tokenize (MODEL_DIR | --tokenizer FILE) [--ids-only] [--decode] TEXT
+// ember tokenize (MODEL_DIR | MODEL.gguf | --tokenizer FILE) [--ids-only] [--decode] TEXT
 //
 // Encodes TEXT and prints one "id<TAB>piece" line per token (pieces escaped), or with
 // --ids-only the ids on one line; with --decode, TEXT is a list of ids separated by commas
@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "api/gguf_tokenizer.h"
 #include "command.h"
 #include "core/status.h"
 #include "text/tokenizer.h"
@@ -93,7 +94,10 @@ int run(const Options& o) {
   if (text == "-") text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
   std::vector<int32_t> to_decode;
   if (o.decode) to_decode = parse_ids(text, SIZE_MAX);  // syntax errors before the slow load
-  ember::Tokenizer tok = ember::Tokenizer::from_file(source);
+  // A .gguf file carries its vocabulary (tokenizer.ggml.*); anything else is tokenizer.json or a model dir.
+  const bool gguf = source.size() > 5 && source.compare(source.size() - 5, 5, ".gguf") == 0;
+  ember::Tokenizer tok = gguf ? ember::tokenizer_from_gguf(*ember::GgufFile::open(source))
+                              : ember::Tokenizer::from_file(source);
   if (o.decode) {
     for (int32_t id : to_decode) {
       if (static_cast<size_t>(id) >= tok.vocab_size()) {
@@ -120,7 +124,7 @@ int run(const Options& o) {
 ember::cli::Command tokenize_cmd("tokenize", [](CLI::App& app) {
   auto o = std::make_shared<Options>();
   auto* sub = app.add_subcommand("tokenize", "Encode text to token ids (or decode ids with --decode)");
-  sub->add_option("args", o->args, "MODEL_DIR TEXT, or TEXT with --tokenizer (TEXT '-' reads stdin)")->required();
+  sub->add_option("args", o->args, "MODEL_DIR (or MODEL.gguf) TEXT, or TEXT with --tokenizer (TEXT '-' reads stdin)")->required();
   sub->add_option("--tokenizer", o->tokenizer_file, "tokenizer.json (or .json.gz) to use instead of MODEL_DIR");
   sub->add_flag("--ids-only", o->ids_only, "print only the ids, space separated");
   sub->add_flag("--decode", o->decode, "TEXT is a list of ids (comma/space separated): print the decoded text");

@@ -2,6 +2,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "api/gguf_tokenizer.h"
 #include "api/model_impl.h"
 #include "core/status.h"
 #include "io/gguf.h"
@@ -30,26 +31,6 @@ std::shared_ptr<Model> Model::load(const std::string& path, const ModelOptions& 
   return std::make_shared<ModelImpl>(path, options);
 }
 
-namespace {
-
-Tokenizer tokenizer_from_gguf(const GgufFile& f) {
-  GgufTokenizerData d = gguf_tokenizer_data(f);
-  VocabData v;
-  v.model = d.model;
-  v.tokens = std::move(d.tokens);
-  v.scores = std::move(d.scores);
-  v.token_types = std::move(d.token_type);
-  v.merges = std::move(d.merges);
-  v.bos_id = int32_t(d.bos_id);
-  v.eos_id = int32_t(d.eos_id);
-  v.pad_id = int32_t(d.pad_id);
-  v.unk_id = int32_t(d.unk_id);
-  v.add_bos = d.add_bos.value_or(true);
-  return Tokenizer::from_vocab(v);
-}
-
-}  // namespace
-
 ModelImpl::ModelImpl(const std::string& path, const ModelOptions& options) : options_(options) {
   if (options.prefill_chunk <= 0) fail(ErrorCode::kInvalidArgument, "prefill_chunk must be > 0");
   if (options.context_length < 0) fail(ErrorCode::kInvalidArgument, "context_length must be >= 0");
@@ -70,7 +51,11 @@ ModelImpl::ModelImpl(const std::string& path, const ModelOptions& options) : opt
     } catch (const Error& e) {
       tokenizer_error_ = e.what();
     }
-    if (auto tpl = f->opt_string("tokenizer.chat_template")) template_.emplace(*tpl, path + ": tokenizer.chat_template");
+    if (auto tpl = f->opt_string("tokenizer.chat_template")) {
+      template_.emplace(*tpl, path + ": tokenizer.chat_template");
+    } else {
+      template_.emplace(builtin_chat_template_for_gguf(*f));
+    }
   } else {
     try {
       tokenizer_ = Tokenizer::from_file(path);

@@ -52,6 +52,8 @@ class ChatTemplate {
   static ChatTemplate from_model_dir(const std::string& model_dir);
   static ChatTemplate from_file(const std::string& path);
   static ChatTemplate builtin_gemma4();
+  // Gemma 3's template (tokenizer_config.json of google/gemma-3-*-it), for files that carry none.
+  static ChatTemplate builtin_gemma3();
   // The template source named by a tokenizer_config.json "chat_template" value: a string, or a
   // list of {name, template} (picks "tool_use" when tools are given and present, else "default").
   static std::string select_template(const nlohmann::ordered_json& chat_template_value, bool has_tools);
@@ -74,5 +76,6 @@ class ChatTemplate {
 
 // The Gemma 4 chat template shipped with ember (generated from the shared asset).
 const char* builtin_gemma4_chat_template();
+const char* builtin_gemma3_chat_template();
 
 }  // namespace ember

@@ -5,6 +5,7 @@
 
 #include "core/gzip.h"
 #include "core/status.h"
+#include "text/spm_merges.h"
 #include "text/tokenizer_impl.h"
 #include "text/utf8.h"
 
@@ -116,13 +117,73 @@ Tokenizer Tokenizer::from_file(const std::string& path) {
   return Tokenizer(std::move(impl));
 }
 
+namespace {
+
+// The token strings the BPE model uses. SentencePiece ("llama") GGUF vocabularies store some
+// whitespace-run pieces with plain spaces where the tokenizer.json of the same vocabulary (and
+// the normalized text the model sees) has U+2581, so those are mapped.
+std::vector<std::string> vocab_pieces(const VocabData& v, bool spm) {
+  std::vector<std::string> pieces = v.tokens;
+  if (!spm) return pieces;
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    int32_t t = v.token_types.empty() ? VocabData::kNormal : v.token_types[i];
+    if (t != VocabData::kNormal && t != VocabData::kUserDefined) continue;
+    std::string& p = pieces[i];
+    for (size_t at = p.find(' '); at != std::string::npos; at = p.find(' ', at + 3)) p.replace(at, 1, "\xE2\x96\x81");
+  }
+  return pieces;
+}
+
+void add_listed_merges(const VocabData& v, const std::string& src, Tokenizer::Impl& impl) {
+  impl.merges.reserve(v.merges.size());
+  for (size_t r = 0; r < v.merges.size(); ++r) {
+    const std::string& m = v.merges[r];
+    size_t sp = m.find(' ');
+    if (sp == std::string::npos || m.find(' ', sp + 1) != std::string::npos) {
+      fail(ErrorCode::kInvalidCheckpoint, src, ": merge ", r, " \"", m, "\" is not two space-separated tokens");
+    }
+    std::string_view a(m.data(), sp), b(m.data() + sp + 1, m.size() - sp - 1);
+    int32_t l = impl.model->piece_to_id(a), rr = impl.model->piece_to_id(b);
+    int32_t res = impl.model->piece_to_id(std::string(a) + std::string(b));
+    if (l < 0 || rr < 0 || res < 0) fail(ErrorCode::kInvalidCheckpoint, src, ": merge ", r, " \"", m, "\" uses unknown tokens");
+    impl.model->add_merge(l, rr, res);
+    impl.merges.emplace_back(l, rr);
+  }
+}
+
+// SentencePiece BPE: the merges HF's converter derives from the scores (text/spm_merges.h). The
+// converter reads SentencePiece's scores, where only normal pieces carry one (others are 0).
+void add_score_merges(const VocabData& v, Tokenizer::Impl& impl) {
+  std::vector<float> rank(v.scores.size());
+  for (size_t i = 0; i < rank.size(); ++i) {
+    int32_t t = v.token_types.empty() ? VocabData::kNormal : v.token_types[i];
+    rank[i] = t == VocabData::kNormal ? v.scores[i] : 0.0f;
+  }
+  std::vector<text::SpmMerge> merges = text::spm_merges(*impl.model, rank);
+  impl.model->reserve_merges(merges.size());
+  impl.merges.reserve(merges.size());
+  for (const text::SpmMerge& m : merges) {
+    impl.model->add_merge(m.left, m.right, m.result);
+    impl.merges.emplace_back(m.left, m.right);
+  }
+}
+
+}  // namespace
+
 Tokenizer Tokenizer::from_vocab(const VocabData& v) {
   const std::string src = "GGUF vocabulary";
-  if (v.model != "gemma4" && v.model != "gemma") {
+  const bool spm = v.model == "llama";
+  if (!spm && v.model != "gemma4" && v.model != "gemma") {
     fail(ErrorCode::kUnsupported, src, ": tokenizer model \"", v.model,
-         "\" is not supported (supported: BPE vocabularies with merges: gemma4)");
+         "\" is not supported (supported: gemma4 BPE with merges, llama SentencePiece BPE)");
   }
-  if (v.merges.empty()) fail(ErrorCode::kUnsupported, src, ": vocabulary has no merges (score-based SentencePiece)");
+  if (!spm && v.merges.empty()) fail(ErrorCode::kUnsupported, src, ": \"", v.model, "\" vocabulary has no merges");
+  if (spm && v.add_space_prefix) {
+    fail(ErrorCode::kUnsupported, src, ": SentencePiece vocabularies with add_space_prefix are not supported");
+  }
+  if (spm && v.merges.empty() && v.scores.size() != v.tokens.size()) {
+    fail(ErrorCode::kInvalidCheckpoint, src, ": ", v.tokens.size(), " tokens but ", v.scores.size(), " scores");
+  }
   if (!v.token_types.empty() && v.token_types.size() != v.tokens.size()) {
     fail(ErrorCode::kInvalidCheckpoint, src, ": ", v.tokens.size(), " tokens but ", v.token_types.size(), " token types");
   }
@@ -144,22 +205,13 @@ Tokenizer Tokenizer::from_vocab(const VocabData& v) {
     if (v.tokens[i].empty()) fail(ErrorCode::kInvalidCheckpoint, src, ": token ", i, " is empty");
     if (!text::utf8_valid(v.tokens[i])) fail(ErrorCode::kInvalidCheckpoint, src, ": token ", i, " is not valid UTF-8");
   }
-  impl->model = std::make_unique<text::BpeModel>(v.tokens, opt);
+  impl->model = std::make_unique<text::BpeModel>(vocab_pieces(v, spm), opt);
   int32_t unk = v.unk_id >= 0 ? v.unk_id : impl->model->piece_to_id("<unk>");
   impl->model->set_unk_id(unk);
-  impl->merges.reserve(v.merges.size());
-  for (size_t r = 0; r < v.merges.size(); ++r) {
-    const std::string& m = v.merges[r];
-    size_t sp = m.find(' ');
-    if (sp == std::string::npos || m.find(' ', sp + 1) != std::string::npos) {
-      fail(ErrorCode::kInvalidCheckpoint, src, ": merge ", r, " \"", m, "\" is not two space-separated tokens");
-    }
-    std::string_view a(m.data(), sp), b(m.data() + sp + 1, m.size() - sp - 1);
-    int32_t l = impl->model->piece_to_id(a), rr = impl->model->piece_to_id(b);
-    int32_t res = impl->model->piece_to_id(std::string(a) + std::string(b));
-    if (l < 0 || rr < 0 || res < 0) fail(ErrorCode::kInvalidCheckpoint, src, ": merge ", r, " \"", m, "\" uses unknown tokens");
-    impl->model->add_merge(l, rr, res);
-    impl->merges.emplace_back(l, rr);
+  if (v.merges.empty()) {
+    add_score_merges(v, *impl);
+  } else {
+    add_listed_merges(v, src, *impl);
   }
   impl->model->finalize();
   for (size_t i = 0; i < v.token_types.size(); ++i) {
@@ -167,7 +219,7 @@ Tokenizer Tokenizer::from_vocab(const VocabData& v) {
     if (t == VocabData::kControl || t == VocabData::kUnknown || t == VocabData::kUserDefined || t == VocabData::kUnused) {
       AddedToken at;
       at.id = static_cast<int32_t>(i);
-      at.content = v.tokens[i];
+      at.content = impl->model->id_to_piece(static_cast<int32_t>(i));
       at.special = t == VocabData::kControl || t == VocabData::kUnknown;
       impl->added_tokens.push_back(std::move(at));
     }

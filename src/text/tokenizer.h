@@ -24,13 +24,16 @@ class DecodeStream;
 
 // The raw vocabulary as GGUF stores it (tokenizer.ggml.*), for Tokenizer::from_vocab.
 struct VocabData {
-  std::string model = "gemma4";          // tokenizer.ggml.model: BPE vocabularies with merges
+  std::string model = "gemma4";          // tokenizer.ggml.model: "gemma4" (merges) or "llama" (scores)
   std::vector<std::string> tokens;       // tokenizer.ggml.tokens, index = id
-  std::vector<float> scores;             // tokenizer.ggml.scores (optional, unused by BPE)
+  std::vector<float> scores;             // tokenizer.ggml.scores (merge order for "llama")
   std::vector<int32_t> token_types;      // tokenizer.ggml.token_type (llama.cpp enum, below)
   std::vector<std::string> merges;       // tokenizer.ggml.merges: "left right", by rank
   int32_t bos_id = -1, eos_id = -1, pad_id = -1, unk_id = -1;
   bool add_bos = false;
+  // "llama" only: tokenizer.ggml.add_space_prefix (a leading "▁" on the text). Gemma's is false;
+  // true is rejected as unsupported for now.
+  bool add_space_prefix = false;
   enum TokenType : int32_t { kNormal = 1, kUnknown = 2, kControl = 3, kUserDefined = 4, kUnused = 5, kByte = 6 };
 };
 
@@ -44,7 +47,10 @@ class Tokenizer {
   // Builds a Gemma-style BPE tokenizer (space -> U+2581, byte fallback, Replace/ByteFallback/
   // Fuse decoder) from GGUF vocabulary data. Control and unknown tokens become special added
   // tokens; user-defined and unused tokens become non-special added tokens (as in Gemma's
-  // tokenizer.json), so they are matched in the text.
+  // tokenizer.json), so they are matched in the text. A "llama" (SentencePiece BPE) vocabulary
+  // without merges gets the merges HF's SentencePiece converter derives from the scores
+  // (text/spm_merges.h), and its plain-space pieces use U+2581, so it encodes exactly like the
+  // tokenizer.json of the same vocabulary.
   static Tokenizer from_vocab(const VocabData& data);
 
   Tokenizer(Tokenizer&&) noexcept;
