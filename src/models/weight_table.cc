@@ -335,10 +335,12 @@ std::map<std::string, BoundWeight> WeightBinder::bind(const std::vector<WeightSl
 LoadReport WeightBinder::finish(const std::string& what, bool skip_towers) {
   LoadReport rep;
   rep.layout = layout_.name;
-  for (const auto& [local, l] : text_) {
+  for (const auto& entry : text_) {
+    const std::string& local = entry.first;
+    const auto& l = entry.second;
     if (claimed_.count(l.raw)) continue;
     auto frag = std::find_if(ignore_fragments_.begin(), ignore_fragments_.end(),
-                             [&](const auto& f) { return local.find(f.first) != std::string::npos; });
+                             [&local](const auto& f) { return local.find(f.first) != std::string::npos; });
     if (frag != ignore_fragments_.end()) {
       claim(local, "ignored", frag->second);
       continue;
