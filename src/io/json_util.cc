@@ -37,6 +37,8 @@ json parse_json_text(std::string_view text, const std::string& source) {
     auto p = why.find("syntax error");
     fail(ErrorCode::kCorruptFile, source, ":", line_col(text, pos), ": invalid JSON",
          p != std::string::npos ? " (" + why.substr(p) + ")" : std::string());
+  } catch (const json::exception& e) {  // e.g. out_of_range for a number like 9e99999999
+    fail(ErrorCode::kCorruptFile, source, ": invalid JSON: ", e.what());
   }
 }
 

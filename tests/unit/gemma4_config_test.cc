@@ -307,3 +307,12 @@ TEST(Gemma4Config, TransformersSerializedPerLayerConfig) {
 
 }  // namespace
 }  // namespace ember
+
+namespace ember {
+// Found by fuzz_config: a top-level number that overflows a double escaped as an nlohmann
+// out_of_range exception instead of an ember::Error.
+TEST(Gemma4ConfigFuzzRegression, OverflowingTopLevelNumberIsAnError) {
+  EXPECT_THROW(parse_gemma4_config("9e99999999", "config.json"), Error);
+  EXPECT_THROW(parse_gemma4_config("[1e999999]", "config.json"), Error);
+}
+}  // namespace ember
