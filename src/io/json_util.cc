@@ -37,6 +37,9 @@ json parse_json_text(std::string_view text, const std::string& source) {
     auto p = why.find("syntax error");
     fail(ErrorCode::kCorruptFile, source, ":", line_col(text, pos), ": invalid JSON",
          p != std::string::npos ? " (" + why.substr(p) + ")" : std::string());
+  } catch (const json::exception& e) {
+    // e.g. out_of_range.406 for a number literal like 1e999999 (found by fuzz_config).
+    fail(ErrorCode::kCorruptFile, source, ": invalid JSON (", e.what(), ")");
   }
 }
 

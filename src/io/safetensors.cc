@@ -57,6 +57,8 @@ json parse_header_json(const std::string& file, const char* begin, const char* e
     j = json::parse(begin, end);
   } catch (const json::parse_error& e) {
     corrupt(file, std::string("header is not valid JSON (at header byte ") + std::to_string(e.byte) + ")");
+  } catch (const json::exception& e) {  // e.g. a number literal out of range
+    corrupt(file, std::string("header is not valid JSON (") + e.what() + ")");
   }
   if (!j.is_object()) corrupt(file, "header JSON is not an object");
   // Duplicate keys: re-scan top-level keys with the SAX interface.
@@ -252,6 +254,8 @@ std::map<std::string, std::string> read_index(const std::string& index_path) {
     j = json::parse(b, b + map->size());
   } catch (const json::parse_error& e) {
     corrupt(index_path, std::string("not valid JSON (at byte ") + std::to_string(e.byte) + ")");
+  } catch (const json::exception& e) {
+    corrupt(index_path, std::string("not valid JSON (") + e.what() + ")");
   }
   if (!j.is_object() || !j.contains("weight_map") || !j["weight_map"].is_object())
     corrupt(index_path, "missing object \"weight_map\"");

@@ -335,8 +335,9 @@ std::map<std::string, BoundWeight> WeightBinder::bind(const std::vector<WeightSl
 LoadReport WeightBinder::finish(const std::string& what, bool skip_towers) {
   LoadReport rep;
   rep.layout = layout_.name;
-  for (const auto& [local, l] : text_) {
+  for (const auto& [local_key, l] : text_) {
     if (claimed_.count(l.raw)) continue;
+    const std::string& local = local_key;  // (clang 14 cannot capture structured bindings)
     auto frag = std::find_if(ignore_fragments_.begin(), ignore_fragments_.end(),
                              [&](const auto& f) { return local.find(f.first) != std::string::npos; });
     if (frag != ignore_fragments_.end()) {

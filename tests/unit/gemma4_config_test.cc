@@ -193,6 +193,12 @@ TEST(Gemma4Config, Errors) {
   t["hidden_size"] = -5;
   EXPECT_NE(error_of(t).find("out of range"), std::string::npos);
 
+  try {
+    parse_gemma4_config("111111e1165165", "config.json");  // number overflow (fuzz_config finding)
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kCorruptFile);
+  }
   EXPECT_NE(error_of({{"model_type", "llama"}}, ErrorCode::kUnsupported).find("llama"), std::string::npos);
   EXPECT_NE(error_of({{"model_type", "gemma4"}}).find("text_config"), std::string::npos);
   try {

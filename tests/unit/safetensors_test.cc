@@ -98,6 +98,8 @@ TEST(Safetensors, BadHeaderJson) {
   auto w = two_tensors();
   auto bytes = SafetensorsWriter::assemble("{\"a\": {\"dtype\": ", w.data());
   EXPECT_NE(parse_error(bytes).find("not valid JSON"), std::string::npos);
+  auto big = SafetensorsWriter::assemble(R"({"a": {"dtype": "U8", "shape": [1e999999], "data_offsets": [0, 0]}})", {});
+  EXPECT_NE(parse_error(big).find("not valid JSON"), std::string::npos);  // nlohmann out_of_range
   auto arr = SafetensorsWriter::assemble("[1, 2]", {});
   EXPECT_NE(parse_error(arr).find("not an object"), std::string::npos);
 }
