@@ -58,6 +58,8 @@ class Builder {
       if (s_.ple_projection_false_entry) out_.config_quant[module_prefix_ + local] = false;
     }
     const std::string base = key(local);
+    // mlx-lm leaves a module float when its input width is not a multiple of the group size.
+    if (bits && cols % group != 0) quantize = false;
     if (!quantize || bits == 0) {
       out_.tensors[suffix ? base + ".weight" : base] = float_tensor(shape, w, s_.dtype);
       return;
