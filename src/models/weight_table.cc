@@ -267,6 +267,15 @@ void WeightBinder::bind_matrix(const WeightSlot& s, BoundWeight* b) {
         cols % q.group_size ? "in_features divisible by the group size" : shape_str(with_lead({rows, cols / q.group_size})),
         sc->t->shape_str(), hint);
   }
+  // nvfp4 tensor scale (mlx-lm SwitchLinear: f32 [E], one per expert; a plain matrix: [] or [1]).
+  const Local* gs = find(s.name + ".global_scale");
+  if (gs) {
+    claim(s.name + ".global_scale", "used", role_q("global scale"));
+    const bool shape_ok = stacked ? gs->t->shape == lead : (gs->t->numel() == 1 && gs->t->shape.size() <= 1);
+    if (q.mode != QuantMode::kNvfp4) bad(gs, "only nvfp4 has a global scale, config says " + q.str(), "", "", "");
+    else if (gs->t->dtype != DType::F32 || !shape_ok)
+      bad(gs, "wrong global scale", "F32 " + (stacked ? shape_str(lead) : std::string("[]")), dt(gs->t->dtype) + " " + gs->t->shape_str(), "");
+  }
   if (bi && affine && (bi->t->shape != sc->t->shape || bi->t->dtype != sc->t->dtype))
     bad(bi, "biases must match scales", dt(sc->t->dtype) + " " + sc->t->shape_str(), dt(bi->t->dtype) + " " + bi->t->shape_str(), "");
   if (!ok) return;
@@ -280,6 +289,9 @@ void WeightBinder::bind_matrix(const WeightSlot& s, BoundWeight* b) {
     m.data = w->t->data + size_t(e) * size_t(rows) * row_bytes;
     m.scales = sc->t->data + size_t(e) * size_t(rows) * srow;
     m.biases = bi ? bi->t->data + size_t(e) * size_t(rows) * srow : nullptr;
+    // MLX dequantizes nvfp4 with e4m3(scale) * g / (448 * 6) (checked against mx.dequantize);
+    // Matrix::global_scale is the factor applied to e4m3(scale), so fold the constant in here.
+    if (gs) m.global_scale = load_as_f32(DType::F32, gs->t->data, size_t(e)) / (448.0f * 6.0f);
     (stacked ? b->stacked.emplace_back(m) : b->matrix) = m;
   }
   storage_[q.str()].push_back(s.name);

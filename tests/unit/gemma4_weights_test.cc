@@ -471,6 +471,27 @@ TEST_F(Gemma4Load, MlxFpModesLoadAsTheirFormats) {
   }
 }
 
+TEST_F(Gemma4Load, Nvfp4ExpertGlobalScales) {
+  TinyCheckpointSpec s;
+  s.layout = CkptLayout::kMlxText, s.bits = 4, s.group_size = 32, s.moe = true, s.ple = false, s.kv_shared_layers = 0;
+  TinyCheckpoint c = testing::make_tiny_checkpoint(s);
+  to_fp_mode(&c, "nvfp4", 4, 16);
+  for (int64_t i = 0; i < D::L; ++i) {  // the router was 8-bit affine (its own entry): make it float
+    const std::string r = "model.layers." + std::to_string(i) + ".router.proj.";
+    c.tensors.erase(r + "scales");
+    c.tensors[r + "weight"] = testing::float_tensor({D::E, D::H}, std::vector<float>(D::E * D::H, 0.01f), DType::BF16);
+  }
+  const std::string gk = "model.layers.1.experts.switch_glu.up_proj.global_scale";
+  c.tensors[gk] = testing::float_tensor({D::E}, {2688.0f, 5376.0f, 1.0f, 0.5f}, DType::F32);  // 448*6 = 2688
+  Gemma4Model g = load_gemma4(write(c));
+  EXPECT_FLOAT_EQ(g.layers[1].expert_up[0].global_scale, 1.0f);
+  EXPECT_FLOAT_EQ(g.layers[1].expert_up[1].global_scale, 2.0f);
+  EXPECT_FLOAT_EQ(g.layers[1].expert_gate[1].global_scale, 1.0f);  // none stored: identity
+  c.tensors[gk] = testing::float_tensor({2}, {1.0f, 1.0f}, DType::F32);
+  std::string e = load_error(c);
+  EXPECT_NE(e.find("up_proj.global_scale: wrong global scale (expected F32 [4], got F32 [2])"), std::string::npos) << e;
+}
+
 TEST_F(Gemma4Load, SavedRopeBuffersIgnored) {
   TinyCheckpointSpec s;
   s.layout = CkptLayout::kHfText;
