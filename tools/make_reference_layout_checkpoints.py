@@ -50,14 +50,21 @@ def hf_checkpoint(out: Path):
 
 
 def mlx_checkpoint(src: Path, out: Path):
-    from mlx_lm import convert
+    # mlx_lm.convert minus the tokenizer: load (sanitize drops the towers and maps keys to the
+    # MLX tree), quantize with a per-module predicate, save weights and config.
+    from mlx_lm.utils import load_model, quantize_model, save_config, save_model
+
+    model, config = load_model(src)
 
     def predicate(path, module):
-        if path.endswith("mlp.gate_proj") or path.endswith("mlp.up_proj") or path.endswith("mlp.down_proj"):
+        if path.endswith(("mlp.gate_proj", "mlp.up_proj", "mlp.down_proj")):
             return {"group_size": 64, "bits": 8}
         return True
 
-    convert(str(src), mlx_path=str(out), quantize=True, q_group_size=32, q_bits=4, quant_predicate=predicate)
+    model, config = quantize_model(model, config, group_size=32, bits=4, quant_predicate=predicate)
+    out.mkdir(parents=True, exist_ok=True)
+    save_model(out, model, donate_model=True)
+    save_config(config, out / "config.json")
 
 
 def main():
