@@ -91,6 +91,15 @@ struct BoundWeight {
   std::vector<float> vec;        // kVector (converted to f32 at load; small)
 };
 
+// Logical geometry of a matrix slot: [rows, cols], or n stacked [rows, cols] (lead = {n}).
+struct MatrixGeom {
+  explicit MatrixGeom(const WeightSlot& s);
+  std::vector<int64_t> with_lead(std::vector<int64_t> tail) const;
+  bool stacked = false;
+  std::vector<int64_t> lead;
+  int64_t n = 1, rows = 0, cols = 0;
+};
+
 class WeightBinder {
  public:
   WeightBinder(const SafetensorsCollection& st, const QuantConfig& quant, Layout layout);
@@ -116,6 +125,10 @@ class WeightBinder {
   const Local* find(const std::string& local) const;
   void claim(const std::string& local, const std::string& status, const std::string& role);
   void bind_matrix(const WeightSlot& s, BoundWeight* b);
+  void bind_dense(const WeightSlot& s, const MatrixGeom& g, const Local* w, BoundWeight* b);
+  void bind_quantized(const WeightSlot& s, const MatrixGeom& g, const Local* w, const Local* sc, BoundWeight* b);
+  bool check_quantized(const WeightSlot& s, const MatrixGeom& g, const QuantParams& q, const std::string& hint,
+                       const Local* w, const Local* sc, const Local* bi, const Local* gs);
   void bind_vector(const WeightSlot& s, BoundWeight* b);
   void ignore(const WeightSlot& s);
   QuantConfig::Lookup quant_for(const std::string& raw_module, const std::string& local_module) const;
