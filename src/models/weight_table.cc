@@ -348,7 +348,7 @@ void WeightBinder::bind_vector(const WeightSlot& s, BoundWeight* b) {
 
 void WeightBinder::ignore(const WeightSlot& s) {
   const std::string wkey = s.weight_suffix ? s.name + ".weight" : s.name;
-  for (const std::string& k : {wkey, s.name + ".scales", s.name + ".biases"})
+  for (const std::string& k : {wkey, s.name + ".scales", s.name + ".biases", s.name + ".global_scale"})
     claim(k, "ignored", s.role + " — " + s.reason);
 }
 
