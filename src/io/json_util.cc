@@ -21,8 +21,10 @@ std::string describe(const json& v) {
 std::string line_col(std::string_view text, size_t pos) {
   size_t line = 1, col = 1;
   for (size_t i = 0; i < pos && i < text.size(); ++i) {
-    if (text[i] == '\n') ++line, col = 1;
-    else ++col;
+    if (text[i] == '\n')
+      ++line, col = 1;
+    else
+      ++col;
   }
   return std::to_string(line) + ":" + std::to_string(col);
 }
@@ -72,7 +74,8 @@ bool JsonObj::has(const std::string& key) const { return get(key) != nullptr; }
 
 int64_t JsonObj::as_int(const std::string& key, const json& v) const {
   if (v.is_number_integer()) {
-    if (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(INT64_MAX)) fail_key(key, "integer out of range");
+    if (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(INT64_MAX))
+      fail_key(key, "integer out of range");
     return v.get<int64_t>();
   }
   fail_key(key, "expected an integer, got " + describe(v));
@@ -146,7 +149,8 @@ std::vector<std::string> JsonObj::str_list(const std::string& key) const {
   if (!v->is_array()) fail_key(key, "expected a list of strings, got " + describe(*v));
   std::vector<std::string> out;
   for (size_t i = 0; i < v->size(); ++i) {
-    if (!(*v)[i].is_string()) fail_key(key + "[" + std::to_string(i) + "]", "expected a string, got " + describe((*v)[i]));
+    if (!(*v)[i].is_string())
+      fail_key(key + "[" + std::to_string(i) + "]", "expected a string, got " + describe((*v)[i]));
     out.push_back((*v)[i].get<std::string>());
   }
   return out;

@@ -8,9 +8,12 @@ namespace ember {
 
 const char* sub_model_name(SubModel s) {
   switch (s) {
-    case SubModel::kText: return "text";
-    case SubModel::kVision: return "vision";
-    case SubModel::kAudio: return "audio";
+    case SubModel::kText:
+      return "text";
+    case SubModel::kVision:
+      return "vision";
+    case SubModel::kAudio:
+      return "audio";
   }
   return "?";
 }
@@ -39,9 +42,9 @@ bool ends_with(const std::string& s, const std::string& p) {
 // (HF keeps `model.vision_tower.*`; MLX conversions drop the `model.`), gemma4-text.md §3.1-3.3.
 void add_tower_rules(std::vector<KeyRule>* rules) {
   const std::pair<const char*, SubModel> towers[] = {
-      {"vision_tower.", SubModel::kVision}, {"embed_vision.", SubModel::kVision},
+      {"vision_tower.", SubModel::kVision},    {"embed_vision.", SubModel::kVision},
       {"vision_embedder.", SubModel::kVision}, {"multi_modal_projector.", SubModel::kVision},
-      {"audio_tower.", SubModel::kAudio}, {"embed_audio.", SubModel::kAudio}};
+      {"audio_tower.", SubModel::kAudio},      {"embed_audio.", SubModel::kAudio}};
   for (const auto& [p, sub] : towers) {
     rules->push_back({std::string("model.") + p, sub, 0});
     rules->push_back({p, sub, 0});
@@ -73,7 +76,8 @@ Layout detect_layout(const SafetensorsCollection& st) {
   if (hf_mm && mlx_mm) {
     l.name = "mixed";
   } else if (hf_mm) {
-    l.name = "hf-multimodal", l.text_prefix = "model.language_model.", l.mlx_text_prefix = "language_model.model.";
+    l.name = "hf-multimodal", l.text_prefix = "model.language_model.",
+    l.mlx_text_prefix = "language_model.model.";
   } else if (mlx_mm) {
     l.name = "mlx-multimodal", l.text_prefix = l.mlx_text_prefix = "language_model.model.";
   } else {
@@ -87,12 +91,16 @@ Layout detect_layout(const SafetensorsCollection& st) {
 WeightBinder::WeightBinder(const SafetensorsCollection& st, const QuantConfig& quant, Layout layout)
     : st_(st), quant_(quant), layout_(std::move(layout)) {
   if (layout_.name == "mixed")
-    problems_.push_back({"", "(checkpoint)", "holds both HF (model.language_model.*) and MLX (language_model.model.*) text keys",
+    problems_.push_back({"", "(checkpoint)",
+                         "holds both HF (model.language_model.*) and MLX (language_model.model.*) text keys",
                          "", "", "one checkpoint must use one layout"});
   for (const auto& [raw, info] : st_.all()) {
     const KeyRule* rule = nullptr;
     for (const auto& r : layout_.rules)
-      if (starts_with(raw, r.prefix)) { rule = &r; break; }
+      if (starts_with(raw, r.prefix)) {
+        rule = &r;
+        break;
+      }
     if (!rule) {
       unmatched_.push_back(raw);
     } else if (rule->sub != SubModel::kText) {
@@ -101,7 +109,8 @@ WeightBinder::WeightBinder(const SafetensorsCollection& st, const QuantConfig& q
       std::string local = raw.substr(rule->strip);
       auto [it, inserted] = text_.emplace(local, Local{&info, raw});
       if (!inserted)
-        problems_.push_back({info.file, raw, "names the same text tensor as '" + it->second.raw + "'", "", "", ""});
+        problems_.push_back(
+            {info.file, raw, "names the same text tensor as '" + it->second.raw + "'", "", "", ""});
     }
   }
 }
@@ -112,7 +121,8 @@ const WeightBinder::Local* WeightBinder::find(const std::string& local) const {
 }
 
 std::string WeightBinder::raw_of(const std::string& local) const {
-  if (starts_with(local, "lm_head.")) return layout_.name == "mlx-multimodal" ? "language_model." + local : local;
+  if (starts_with(local, "lm_head."))
+    return layout_.name == "mlx-multimodal" ? "language_model." + local : local;
   return layout_.text_prefix + local;
 }
 
@@ -133,7 +143,8 @@ Problem WeightBinder::problem(const Local* at, const std::string& what) const {
   return p;
 }
 
-QuantConfig::Lookup WeightBinder::quant_for(const std::string& raw_module, const std::string& local_module) const {
+QuantConfig::Lookup WeightBinder::quant_for(const std::string& raw_module,
+                                            const std::string& local_module) const {
   auto l = quant_.lookup(raw_module);
   if (!l.explicit_entry && !layout_.mlx_text_prefix.empty()) {
     auto alt = quant_.lookup(layout_.mlx_text_prefix + local_module);
@@ -197,12 +208,14 @@ void WeightBinder::bind_dense(const WeightSlot& s, const MatrixGeom& g, const Lo
   if (!is_float_dtype(w->t->dtype)) {
     Problem p = problem(w, "dense matrix has dtype " + dt(w->t->dtype));
     p.expected = "F32/F16/BF16", p.actual = dt(w->t->dtype);
-    if (w->t->dtype == DType::U32) p.hint = "looks quantized (U32 codes) but '" + raw_of(s.name + ".scales") + "' is missing";
+    if (w->t->dtype == DType::U32)
+      p.hint = "looks quantized (U32 codes) but '" + raw_of(s.name + ".scales") + "' is missing";
     problems_.push_back(p), ok = false;
   }
   if (w->t->shape != g.with_lead({g.rows, g.cols})) {
     Problem p = problem(w, "wrong shape");
-    p.expected = shape_str(g.with_lead({g.rows, g.cols})), p.actual = w->t->shape_str(), p.hint = s.shape_hint;
+    p.expected = shape_str(g.with_lead({g.rows, g.cols})), p.actual = w->t->shape_str(),
+    p.hint = s.shape_hint;
     problems_.push_back(p), ok = false;
   }
   if (!ok) return;
@@ -237,17 +250,19 @@ void WeightBinder::bind_quantized(const WeightSlot& s, const MatrixGeom& g, cons
     return;
   }
   if (!quant_.present || look.disabled) {
-    Problem p = problem(sc, quant_.present ? "config.json's quantization entry for '" + module +
-                                                 "' is false (keep float), but the checkpoint holds .scales"
-                                           : "quantized (has .scales) but config.json has no \"quantization\" section");
+    Problem p = problem(sc, quant_.present
+                                ? "config.json's quantization entry for '" + module +
+                                      "' is false (keep float), but the checkpoint holds .scales"
+                                : "quantized (has .scales) but config.json has no \"quantization\" section");
     p.hint = inferred;
     problems_.push_back(p);
     return;
   }
   const QuantParams q = *look.params;
-  const std::string hint = inferred.empty() ? "" : inferred + "; config says " + q.str() + " (" +
-                                                       (look.explicit_entry ? "per-module" : "global") +
-                                                       " entry of '" + module + "')";
+  const std::string hint = inferred.empty() ? ""
+                                            : inferred + "; config says " + q.str() + " (" +
+                                                  (look.explicit_entry ? "per-module" : "global") +
+                                                  " entry of '" + module + "')";
   if (!check_quantized(s, g, q, hint, w, sc, bi, gs)) return;
   const size_t row_bytes = size_t(packed) * 4;
   const size_t srow = size_t(g.cols / q.group_size) * dtype_size(sc->t->dtype);
@@ -284,17 +299,21 @@ bool WeightBinder::check_quantized(const WeightSlot& s, const MatrixGeom& g, con
   if (w->t->dtype != DType::U32) bad(w, "quantized codes have the wrong dtype", "U32", dt(w->t->dtype), "");
   const bool scale_dtype_ok = affine ? is_float_dtype(sc->t->dtype) : sc->t->dtype == DType::U8;
   if (!scale_dtype_ok)
-    bad(sc, "scales have the wrong dtype for " + q.str(), affine ? "F32/F16/BF16" : "U8", dt(sc->t->dtype), "");
+    bad(sc, "scales have the wrong dtype for " + q.str(), affine ? "F32/F16/BF16" : "U8", dt(sc->t->dtype),
+        "");
   if (affine && !bi)
     bad(w, "quantized tensor is missing .biases", "'" + raw_of(s.name + ".biases") + "'", "nothing",
         "affine quantization stores .weight, .scales and .biases");
-  if (!affine && bi) bad(bi, std::string(quant_mode_name(q.mode)) + " has no biases, but .biases is present", "", "", "");
+  if (!affine && bi)
+    bad(bi, std::string(quant_mode_name(q.mode)) + " has no biases, but .biases is present", "", "", "");
   const auto& ws = w->t->shape;
   const int64_t packed = ws.empty() ? 0 : ws.back();
   if (ws.size() != g.lead.size() + 2 || ws[g.lead.size()] != g.rows || (g.stacked && ws[0] != g.n) ||
       packed * 32 != g.cols * q.bits) {
     const int64_t want_packed = (g.cols * q.bits) % 32 == 0 ? g.cols * q.bits / 32 : -1;
-    bad(w, "packed shape does not fit " + std::to_string(g.rows) + "x" + std::to_string(g.cols) + " at " + q.str(),
+    bad(w,
+        "packed shape does not fit " + std::to_string(g.rows) + "x" + std::to_string(g.cols) + " at " +
+            q.str(),
         want_packed >= 0 ? shape_str(g.with_lead({g.rows, want_packed})) : "in_features*bits divisible by 32",
         w->t->shape_str(), hint.empty() ? s.shape_hint : hint);
   }
@@ -309,8 +328,10 @@ bool WeightBinder::check_quantized(const WeightSlot& s, const MatrixGeom& g, con
         dt(bi->t->dtype) + " " + bi->t->shape_str(), "");
   // nvfp4 tensor scale (mlx-lm SwitchLinear: f32 [E], one per expert; a plain matrix: [] or [1]).
   if (gs) {
-    const bool shape_ok = g.stacked ? gs->t->shape == g.lead : (gs->t->numel() == 1 && gs->t->shape.size() <= 1);
-    if (q.mode != QuantMode::kNvfp4) bad(gs, "only nvfp4 has a global scale, config says " + q.str(), "", "", "");
+    const bool shape_ok =
+        g.stacked ? gs->t->shape == g.lead : (gs->t->numel() == 1 && gs->t->shape.size() <= 1);
+    if (q.mode != QuantMode::kNvfp4)
+      bad(gs, "only nvfp4 has a global scale, config says " + q.str(), "", "", "");
     else if (gs->t->dtype != DType::F32 || !shape_ok)
       bad(gs, "wrong global scale", "F32 " + (g.stacked ? shape_str(g.lead) : std::string("[]")),
           dt(gs->t->dtype) + " " + gs->t->shape_str(), "");
@@ -323,7 +344,8 @@ void WeightBinder::bind_vector(const WeightSlot& s, BoundWeight* b) {
   const Local* v = find(key);
   const int64_t n = s.shape[0];
   if (!v) {
-    if (s.need == Need::kRequired) problems_.push_back({"", raw_of(key), "required tensor is missing", shape_str(s.shape), "nothing", ""});
+    if (s.need == Need::kRequired)
+      problems_.push_back({"", raw_of(key), "required tensor is missing", shape_str(s.shape), "nothing", ""});
     return;
   }
   claim(key, "used", s.role + "; " + dt(v->t->dtype));
@@ -356,9 +378,12 @@ std::map<std::string, BoundWeight> WeightBinder::bind(const std::vector<WeightSl
   std::map<std::string, BoundWeight> out;
   for (const auto& s : table) {
     BoundWeight b;
-    if (s.need == Need::kIgnored) ignore(s);
-    else if (s.kind == SlotKind::kVector) bind_vector(s, &b);
-    else bind_matrix(s, &b);
+    if (s.need == Need::kIgnored)
+      ignore(s);
+    else if (s.kind == SlotKind::kVector)
+      bind_vector(s, &b);
+    else
+      bind_matrix(s, &b);
     out[s.name] = std::move(b);
   }
   return out;
@@ -377,7 +402,8 @@ LoadReport WeightBinder::finish(const std::string& what, bool skip_towers) {
       continue;
     }
     Problem p = problem(&l, "unexpected tensor: not in the Gemma 4 text weight table");
-    if (ends_with(local, ".bias")) p.hint = "Gemma 4 linears have no bias";
+    if (ends_with(local, ".bias"))
+      p.hint = "Gemma 4 linears have no bias";
     else if (ends_with(local, ".scales") || ends_with(local, ".biases"))
       p.hint = "quantization data of a tensor that is absent or never quantized";
     problems_.push_back(p);
@@ -390,7 +416,9 @@ LoadReport WeightBinder::finish(const std::string& what, bool skip_towers) {
   std::map<SubModel, std::pair<int, uint64_t>> skipped;
   for (const auto& [raw, sub] : towers_) {
     const TensorInfo* t = st_.find(raw);
-    if (!skip_towers) fail(ErrorCode::kUnsupported, t->file, ": ", raw, ": ", sub_model_name(sub), " tower loading is not implemented yet");
+    if (!skip_towers)
+      fail(ErrorCode::kUnsupported, t->file, ": ", raw, ": ", sub_model_name(sub),
+           " tower loading is not implemented yet");
     TensorReport r;
     r.key = raw, r.file = t->file, r.sub = sub, r.status = "skipped";
     r.role = std::string(sub_model_name(sub)) + " tower (not loaded: text only)";
@@ -402,7 +430,8 @@ LoadReport WeightBinder::finish(const std::string& what, bool skip_towers) {
     rep.notes.push_back("skipped " + std::to_string(cnt.first) + " " + sub_model_name(sub) + " tensors (" +
                         std::to_string(cnt.second) + " bytes): text-only load");
   if (!problems_.empty()) {
-    std::string msg = what + ": " + std::to_string(problems_.size()) + " problem" + (problems_.size() > 1 ? "s" : "") + ":";
+    std::string msg =
+        what + ": " + std::to_string(problems_.size()) + " problem" + (problems_.size() > 1 ? "s" : "") + ":";
     const size_t shown = std::min<size_t>(problems_.size(), 200);
     for (size_t i = 0; i < shown; ++i) msg += "\n  - " + problems_[i].str();
     if (shown < problems_.size()) msg += "\n  ... and " + std::to_string(problems_.size() - shown) + " more";
@@ -410,7 +439,9 @@ LoadReport WeightBinder::finish(const std::string& what, bool skip_towers) {
   }
   for (auto& [raw, r] : claimed_) {
     rep.total_bytes += r.nbytes;
-    (r.status == "used" ? rep.used_bytes : r.status == "ignored" ? rep.ignored_bytes : rep.skipped_bytes) += r.nbytes;
+    (r.status == "used"      ? rep.used_bytes
+     : r.status == "ignored" ? rep.ignored_bytes
+                             : rep.skipped_bytes) += r.nbytes;
     rep.tensors.push_back(r);
   }
   rep.storage = storage_;

@@ -9,7 +9,9 @@
 namespace ember {
 namespace {
 
-std::string ref_dir(const char* name) { return std::string(EMBER_SOURCE_DIR) + "/tests/data/ref_checkpoints/" + name; }
+std::string ref_dir(const char* name) {
+  return std::string(EMBER_SOURCE_DIR) + "/tests/data/ref_checkpoints/" + name;
+}
 
 TEST(Gemma4ReferenceLayouts, TransformersMultimodal) {
   Gemma4Model m = load_gemma4(ref_dir("hf_multimodal"));
@@ -22,8 +24,10 @@ TEST(Gemma4ReferenceLayouts, TransformersMultimodal) {
   for (const auto& t : m.report.tensors) {
     vision += t.sub == SubModel::kVision;
     audio += t.sub == SubModel::kAudio;
-    if (t.sub != SubModel::kText) EXPECT_EQ(t.status, "skipped") << t.key;
-    else EXPECT_EQ(t.status, "used") << t.key;
+    if (t.sub != SubModel::kText)
+      EXPECT_EQ(t.status, "skipped") << t.key;
+    else
+      EXPECT_EQ(t.status, "used") << t.key;
   }
   EXPECT_GT(vision, 0);
   EXPECT_GT(audio, 0);
