@@ -6,6 +6,7 @@ is tested on exactly the key layout they produce:
                                              Gemma4ForConditionalGeneration (real vision/audio keys)
   tests/data/ref_checkpoints/mlx_mixed/      mlx_lm.convert of that checkpoint, affine 4-bit g32
                                              with MLPs at 8-bit g64 (per-module entries)
+  tests/data/ref_checkpoints/mlx_{mxfp4,nvfp4,mxfp8}/  the same, quantized in MLX's fp modes
 
   python3 tools/make_reference_layout_checkpoints.py tests/data/ref_checkpoints
 Needs torch, transformers (5.x) and mlx-lm; CI only reads the committed output.
@@ -62,6 +63,20 @@ def mlx_checkpoint(src: Path, out: Path):
         return True
 
     model, config = quantize_model(model, config, group_size=32, bits=4, quant_predicate=predicate)
+    _save(model, config, out)
+
+
+def mlx_fp_checkpoint(src: Path, out: Path, mode: str, group_size: int, bits: int):
+    from mlx_lm.utils import load_model, quantize_model
+
+    model, config = load_model(src)
+    model, config = quantize_model(model, config, group_size=group_size, bits=bits, mode=mode)
+    _save(model, config, out)
+
+
+def _save(model, config, out: Path):
+    from mlx_lm.utils import save_config, save_model
+
     out.mkdir(parents=True, exist_ok=True)
     save_model(out, model, donate_model=True)
     save_config(config, out / "config.json")
@@ -69,12 +84,16 @@ def mlx_checkpoint(src: Path, out: Path):
 
 def main():
     root = Path(sys.argv[1] if len(sys.argv) > 1 else "tests/data/ref_checkpoints")
-    for d in ("hf_multimodal", "mlx_mixed"):
+    dirs = ("hf_multimodal", "mlx_mixed", "mlx_mxfp4", "mlx_nvfp4", "mlx_mxfp8")
+    for d in dirs:
         shutil.rmtree(root / d, ignore_errors=True)
     root.mkdir(parents=True, exist_ok=True)
     hf_checkpoint(root / "hf_multimodal")
     mlx_checkpoint(root / "hf_multimodal", root / "mlx_mixed")
-    for d in ("hf_multimodal", "mlx_mixed"):
+    mlx_fp_checkpoint(root / "hf_multimodal", root / "mlx_mxfp4", "mxfp4", 32, 4)
+    mlx_fp_checkpoint(root / "hf_multimodal", root / "mlx_nvfp4", "nvfp4", 16, 4)
+    mlx_fp_checkpoint(root / "hf_multimodal", root / "mlx_mxfp8", "mxfp8", 32, 8)
+    for d in dirs:
         for f in (root / d).iterdir():
             if f.suffix not in (".json", ".safetensors"):
                 f.unlink()  # tokenizer/readme files are not needed by the loader tests

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 
 #include "models/gemma4_weights.h"
 
@@ -78,6 +79,50 @@ TEST(Gemma4ReferenceLayouts, MlxMixedMatchesTransformersWeights) {
     compare(hf.layers[i].per_layer_projection, q.layers[i].per_layer_projection, 4, 32);
     EXPECT_EQ(hf.layers[i].layer_scalar, q.layers[i].layer_scalar);
     EXPECT_EQ(hf.layers[i].q_norm, q.layers[i].q_norm);
+  }
+}
+
+}  // namespace
+}  // namespace ember
+
+namespace ember {
+namespace {
+
+// mlx-lm's mxfp4 / nvfp4 / mxfp8 quantization of the same weights: bound as their formats and,
+// through the reference dequantization, close to the originals on average (fp4 keeps ~3
+// significant bits; a wrong row or scale slice gives a mean error of the weights' own size).
+TEST(Gemma4ReferenceLayouts, MlxFpModesMatchTransformersWeights) {
+  Gemma4Model hf = load_gemma4(ref_dir("hf_multimodal"));
+  struct Case {
+    const char* dir;
+    WeightFormat f;
+    int group;
+    float max_rel;
+  };
+  for (Case c : {Case{"mlx_mxfp4", WeightFormat::kMlxFp4, 32, 0.16f},
+                 Case{"mlx_nvfp4", WeightFormat::kNvFp4, 16, 0.14f},
+                 Case{"mlx_mxfp8", WeightFormat::kMlxFp8, 32, 0.04f}}) {
+    Gemma4Model q = load_gemma4(ref_dir(c.dir));
+    auto compare = [&](const Matrix& x, const Matrix& y) {
+      ASSERT_EQ(y.format, c.f) << c.dir << " " << y.name;
+      ASSERT_EQ(y.group_size, c.group) << y.name;
+      ASSERT_EQ(y.biases, nullptr);
+      std::vector<float> a(size_t(x.cols)), b(size_t(x.cols));
+      double err = 0, mag = 0;
+      for (int64_t r = 0; r < x.rows; ++r) {
+        dequantize_row(x, r, a.data());
+        dequantize_row(y, r, b.data());
+        for (int64_t k = 0; k < x.cols; ++k)
+          err += std::fabs(a[size_t(k)] - b[size_t(k)]), mag += std::fabs(a[size_t(k)]);
+      }
+      EXPECT_LT(err / mag, c.max_rel) << c.dir << " " << y.name;
+    };
+    compare(hf.embed_tokens, q.embed_tokens);
+    compare(hf.per_layer_model_projection, q.per_layer_model_projection);
+    for (size_t i = 0; i < hf.layers.size(); ++i) {
+      compare(hf.layers[i].q_proj, q.layers[i].q_proj);
+      compare(hf.layers[i].down_proj, q.layers[i].down_proj);
+    }
   }
 }
 
