@@ -12,10 +12,11 @@
 
 namespace {
 int usage() {
-  std::fprintf(stderr,
-               "usage: make_tiny_checkpoint OUT_DIR [--layout hf|hf-text|mlx|mlx-text] [--quant none|4|8|mixed]\n"
-               "  [--group 32|64] [--dtype bf16|f32] [--moe] [--k-eq-v] [--no-ple] [--kv-shared N] [--no-shared-kv]\n"
-               "  [--ple-proj-dense] [--untied] [--double-wide] [--no-towers] [--sharded] [--seed N]\n");
+  std::fprintf(
+      stderr,
+      "usage: make_tiny_checkpoint OUT_DIR [--layout hf|hf-text|mlx|mlx-text] [--quant none|4|8|mixed]\n"
+      "  [--group 32|64] [--dtype bf16|f32] [--moe] [--k-eq-v] [--no-ple] [--kv-shared N] [--no-shared-kv]\n"
+      "  [--ple-proj-dense] [--untied] [--double-wide] [--no-towers] [--sharded] [--seed N]\n");
   return 2;
 }
 }  // namespace
@@ -34,25 +35,38 @@ int main(int argc, char** argv) {
       };
       if (a == "--layout") {
         std::string v = next();
-        if (v == "hf") s.layout = CkptLayout::kHf;
-        else if (v == "hf-text") s.layout = CkptLayout::kHfText;
-        else if (v == "mlx") s.layout = CkptLayout::kMlx;
-        else if (v == "mlx-text") s.layout = CkptLayout::kMlxText;
-        else throw std::invalid_argument("unknown layout " + v);
+        if (v == "hf")
+          s.layout = CkptLayout::kHf;
+        else if (v == "hf-text")
+          s.layout = CkptLayout::kHfText;
+        else if (v == "mlx")
+          s.layout = CkptLayout::kMlx;
+        else if (v == "mlx-text")
+          s.layout = CkptLayout::kMlxText;
+        else
+          throw std::invalid_argument("unknown layout " + v);
       } else if (a == "--quant") {
         std::string v = next();
-        if (v == "none") s.bits = 0;
-        else if (v == "4") s.bits = 4;
-        else if (v == "8") s.bits = 8;
-        else if (v == "mixed") s.bits = 4, s.mixed = true;
-        else throw std::invalid_argument("unknown quant " + v);
+        if (v == "none")
+          s.bits = 0;
+        else if (v == "4")
+          s.bits = 4;
+        else if (v == "8")
+          s.bits = 8;
+        else if (v == "mixed")
+          s.bits = 4, s.mixed = true;
+        else
+          throw std::invalid_argument("unknown quant " + v);
       } else if (a == "--group") {
         s.group_size = std::stoi(next());
       } else if (a == "--dtype") {
         std::string v = next();
-        if (v == "bf16") s.dtype = ember::DType::BF16;
-        else if (v == "f32") s.dtype = ember::DType::F32;
-        else throw std::invalid_argument("unknown dtype " + v);
+        if (v == "bf16")
+          s.dtype = ember::DType::BF16;
+        else if (v == "f32")
+          s.dtype = ember::DType::F32;
+        else
+          throw std::invalid_argument("unknown dtype " + v);
       } else if (a == "--moe") {
         s.moe = true;
       } else if (a == "--k-eq-v") {

@@ -21,8 +21,10 @@ std::string describe(const json& v) {
 std::string line_col(std::string_view text, size_t pos) {
   size_t line = 1, col = 1;
   for (size_t i = 0; i < pos && i < text.size(); ++i) {
-    if (text[i] == '\n') ++line, col = 1;
-    else ++col;
+    if (text[i] == '\n')
+      ++line, col = 1;
+    else
+      ++col;
   }
   return std::to_string(line) + ":" + std::to_string(col);
 }
@@ -37,8 +39,9 @@ json parse_json_text(std::string_view text, const std::string& source) {
     auto p = why.find("syntax error");
     fail(ErrorCode::kCorruptFile, source, ":", line_col(text, pos), ": invalid JSON",
          p != std::string::npos ? " (" + why.substr(p) + ")" : std::string());
-  } catch (const json::exception& e) {  // e.g. out_of_range for a number like 9e99999999
-    fail(ErrorCode::kCorruptFile, source, ": invalid JSON: ", e.what());
+  } catch (const json::exception& e) {
+    // e.g. out_of_range.406 for a number literal like 1e999999 (found by fuzz_config).
+    fail(ErrorCode::kCorruptFile, source, ": invalid JSON (", e.what(), ")");
   }
 }
 
@@ -71,7 +74,8 @@ bool JsonObj::has(const std::string& key) const { return get(key) != nullptr; }
 
 int64_t JsonObj::as_int(const std::string& key, const json& v) const {
   if (v.is_number_integer()) {
-    if (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(INT64_MAX)) fail_key(key, "integer out of range");
+    if (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(INT64_MAX))
+      fail_key(key, "integer out of range");
     return v.get<int64_t>();
   }
   fail_key(key, "expected an integer, got " + describe(v));
@@ -145,7 +149,8 @@ std::vector<std::string> JsonObj::str_list(const std::string& key) const {
   if (!v->is_array()) fail_key(key, "expected a list of strings, got " + describe(*v));
   std::vector<std::string> out;
   for (size_t i = 0; i < v->size(); ++i) {
-    if (!(*v)[i].is_string()) fail_key(key + "[" + std::to_string(i) + "]", "expected a string, got " + describe((*v)[i]));
+    if (!(*v)[i].is_string())
+      fail_key(key + "[" + std::to_string(i) + "]", "expected a string, got " + describe((*v)[i]));
     out.push_back((*v)[i].get<std::string>());
   }
   return out;

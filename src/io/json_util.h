@@ -21,7 +21,8 @@ nlohmann::json read_json_file(const std::string& path);
 class JsonObj {
  public:
   // `j` must outlive this view. `path` is the key path of `j` ("" at the root).
-  JsonObj(const nlohmann::json& j, std::string source, std::string path = "", ErrorCode code = ErrorCode::kInvalidCheckpoint);
+  JsonObj(const nlohmann::json& j, std::string source, std::string path = "",
+          ErrorCode code = ErrorCode::kInvalidCheckpoint);
 
   const nlohmann::json& raw() const { return j_; }
   const std::string& source() const { return source_; }

@@ -11,34 +11,47 @@ using nlohmann::json;
 
 const char* quant_mode_name(QuantMode m) {
   switch (m) {
-    case QuantMode::kAffine: return "affine";
-    case QuantMode::kMxfp4: return "mxfp4";
-    case QuantMode::kNvfp4: return "nvfp4";
-    case QuantMode::kMxfp8: return "mxfp8";
+    case QuantMode::kAffine:
+      return "affine";
+    case QuantMode::kMxfp4:
+      return "mxfp4";
+    case QuantMode::kNvfp4:
+      return "nvfp4";
+    case QuantMode::kMxfp8:
+      return "mxfp8";
   }
   return "?";
 }
 
 WeightFormat weight_format_of(QuantMode m) {
   switch (m) {
-    case QuantMode::kAffine: return WeightFormat::kMlxAffine;
-    case QuantMode::kMxfp4: return WeightFormat::kMlxFp4;
-    case QuantMode::kNvfp4: return WeightFormat::kNvFp4;
-    case QuantMode::kMxfp8: return WeightFormat::kMlxFp8;
+    case QuantMode::kAffine:
+      return WeightFormat::kMlxAffine;
+    case QuantMode::kMxfp4:
+      return WeightFormat::kMlxFp4;
+    case QuantMode::kNvfp4:
+      return WeightFormat::kNvFp4;
+    case QuantMode::kMxfp8:
+      return WeightFormat::kMlxFp8;
   }
   return WeightFormat::kDense;
 }
 
 std::string QuantParams::str() const {
-  return std::string(quant_mode_name(mode)) + " " + std::to_string(bits) + "-bit g" + std::to_string(group_size);
+  return std::string(quant_mode_name(mode)) + " " + std::to_string(bits) + "-bit g" +
+         std::to_string(group_size);
 }
 
 QuantParams quant_defaults(QuantMode m) {
   switch (m) {
-    case QuantMode::kAffine: return {m, 4, 64};
-    case QuantMode::kMxfp4: return {m, 4, 32};
-    case QuantMode::kNvfp4: return {m, 4, 16};
-    case QuantMode::kMxfp8: return {m, 8, 32};
+    case QuantMode::kAffine:
+      return {m, 4, 64};
+    case QuantMode::kMxfp4:
+      return {m, 4, 32};
+    case QuantMode::kNvfp4:
+      return {m, 4, 16};
+    case QuantMode::kMxfp8:
+      return {m, 8, 32};
   }
   return {};
 }
@@ -67,13 +80,20 @@ void validate(const JsonObj& o, const QuantParams& p) {
       ok = (p.bits >= 2 && p.bits <= 8 && p.bits != 7) &&
            (p.group_size == 32 || p.group_size == 64 || p.group_size == 128);
       break;
-    case QuantMode::kMxfp4: ok = p.bits == 4 && p.group_size == 32; break;
-    case QuantMode::kMxfp8: ok = p.bits == 8 && p.group_size == 32; break;
-    case QuantMode::kNvfp4: ok = p.bits == 4 && p.group_size == 16; break;
+    case QuantMode::kMxfp4:
+      ok = p.bits == 4 && p.group_size == 32;
+      break;
+    case QuantMode::kMxfp8:
+      ok = p.bits == 8 && p.group_size == 32;
+      break;
+    case QuantMode::kNvfp4:
+      ok = p.bits == 4 && p.group_size == 16;
+      break;
   }
   if (!ok)
-    o.fail_here("unsupported quantization " + p.str() +
-                " (affine: bits 2/3/4/5/6/8, group 32/64/128; mxfp4: 4-bit g32; mxfp8: 8-bit g32; nvfp4: 4-bit g16)");
+    o.fail_here(
+        "unsupported quantization " + p.str() +
+        " (affine: bits 2/3/4/5/6/8, group 32/64/128; mxfp4: 4-bit g32; mxfp8: 8-bit g32; nvfp4: 4-bit g16)");
 }
 
 // A dict of to_quantized kwargs. `default_mode` is the global mode for the top-level dict;
@@ -100,8 +120,8 @@ QuantConfig parse_section(const JsonObj& q, const std::string& key) {
       return c;
     }
     if (!q.has("bits") && !q.has("group_size"))
-      fail(ErrorCode::kUnsupported, q.source(), ": ", q.key_path("quant_method"), ": quantization method \"", *qm,
-           "\" is not supported (ember reads MLX affine/mxfp4/nvfp4/mxfp8 checkpoints)");
+      fail(ErrorCode::kUnsupported, q.source(), ": ", q.key_path("quant_method"), ": quantization method \"",
+           *qm, "\" is not supported (ember reads MLX affine/mxfp4/nvfp4/mxfp8 checkpoints)");
   }
   c.global = parse_params(q, QuantMode::kAffine);
   for (const auto& [k, v] : q.raw().items()) {

@@ -57,6 +57,8 @@ json parse_header_json(const std::string& file, const char* begin, const char* e
     j = json::parse(begin, end);
   } catch (const json::parse_error& e) {
     corrupt(file, std::string("header is not valid JSON (at header byte ") + std::to_string(e.byte) + ")");
+  } catch (const json::exception& e) {  // e.g. a number literal out of range
+    corrupt(file, std::string("header is not valid JSON (") + e.what() + ")");
   }
   if (!j.is_object()) corrupt(file, "header JSON is not an object");
   // Duplicate keys: re-scan top-level keys with the SAX interface.
@@ -71,15 +73,29 @@ json parse_header_json(const std::string& file, const char* begin, const char* e
     bool number_float(number_float_t, const string_t&) override { return true; }
     bool string(string_t&) override { return true; }
     bool binary(binary_t&) override { return true; }
-    bool start_object(std::size_t) override { ++depth; return true; }
-    bool end_object() override { --depth; return true; }
-    bool start_array(std::size_t) override { ++depth; return true; }
-    bool end_array() override { --depth; return true; }
+    bool start_object(std::size_t) override {
+      ++depth;
+      return true;
+    }
+    bool end_object() override {
+      --depth;
+      return true;
+    }
+    bool start_array(std::size_t) override {
+      ++depth;
+      return true;
+    }
+    bool end_array() override {
+      --depth;
+      return true;
+    }
     bool key(string_t& k) override {
       if (depth == 1 && !seen.insert(k).second && dup.empty()) dup = k;
       return true;
     }
-    bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
+    bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+      return false;
+    }
   } counter;
   json::sax_parse(begin, end, &counter);
   if (!counter.dup.empty()) corrupt(file, "header lists tensor '" + counter.dup + "' twice");
@@ -100,14 +116,16 @@ std::vector<int64_t> parse_shape(const std::string& file, const std::string& nam
   std::vector<int64_t> shape;
   for (const auto& d : *it) {
     uint64_t v;
-    if (!as_index(d, &v)) corrupt(file, tensor_ctx(name) + "shape entry " + d.dump() + " is not a non-negative integer");
+    if (!as_index(d, &v))
+      corrupt(file, tensor_ctx(name) + "shape entry " + d.dump() + " is not a non-negative integer");
     shape.push_back(int64_t(v));
   }
   return shape;
 }
 
 // Byte length implied by dtype and shape; fails (instead of wrapping) on overflow.
-uint64_t expected_nbytes(const std::string& file, const std::string& name, DType t, const std::vector<int64_t>& shape) {
+uint64_t expected_nbytes(const std::string& file, const std::string& name, DType t,
+                         const std::vector<int64_t>& shape) {
   uint64_t n = dtype_size(t);
   for (int64_t d : shape) {
     if (__builtin_mul_overflow(n, uint64_t(d), &n))
@@ -138,8 +156,10 @@ std::string TensorInfo::shape_str() const {
   return s + "]";
 }
 
-std::unique_ptr<SafetensorsFile> SafetensorsFile::parse(const uint8_t* data, size_t size, const std::string& name) {
-  if (size < 8) corrupt(name, "file is " + std::to_string(size) + " bytes, too short for the 8-byte header length");
+std::unique_ptr<SafetensorsFile> SafetensorsFile::parse(const uint8_t* data, size_t size,
+                                                        const std::string& name) {
+  if (size < 8)
+    corrupt(name, "file is " + std::to_string(size) + " bytes, too short for the 8-byte header length");
   const uint64_t hlen = read_u64_le(data);
   if (hlen > size - 8)
     corrupt(name, "header length " + std::to_string(hlen) + " exceeds the file (" + std::to_string(size) +
@@ -181,7 +201,8 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::parse(const uint8_t* data, siz
     const uint64_t want = expected_nbytes(name, key, t.dtype, t.shape);
     if (en - b != want)
       corrupt(name, tensor_ctx(key) + "holds " + std::to_string(en - b) + " bytes but " +
-                        std::string(dtype_name(t.dtype)) + " " + t.shape_str() + " needs " + std::to_string(want));
+                        std::string(dtype_name(t.dtype)) + " " + t.shape_str() + " needs " +
+                        std::to_string(want));
     t.offset = b;
     t.nbytes = size_t(want);
     t.data = base + b;
@@ -206,7 +227,8 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::parse(const uint8_t* data, siz
     prev = t;
   }
   if (pos != data_size)
-    corrupt(name, "data section has " + std::to_string(data_size - pos) + " trailing bytes not owned by any tensor");
+    corrupt(name, "data section has " + std::to_string(data_size - pos) +
+                      " trailing bytes not owned by any tensor");
   std::sort(file->tensors_.begin(), file->tensors_.end(),
             [](const TensorInfo& a, const TensorInfo& b) { return a.name < b.name; });
   return file;
@@ -229,7 +251,8 @@ void SafetensorsCollection::add_shard(std::unique_ptr<SafetensorsFile> shard) {
   for (const auto& t : shard->tensors()) {
     auto [it, inserted] = by_name_.emplace(t.name, t);
     if (!inserted)
-      fail(ErrorCode::kCorruptFile, shard->path(), ": tensor '", t.name, "' also appears in ", it->second.file);
+      fail(ErrorCode::kCorruptFile, shard->path(), ": tensor '", t.name, "' also appears in ",
+           it->second.file);
   }
   files_.push_back(shard->path());
   shards_.push_back(std::move(shard));
@@ -252,6 +275,8 @@ std::map<std::string, std::string> read_index(const std::string& index_path) {
     j = json::parse(b, b + map->size());
   } catch (const json::parse_error& e) {
     corrupt(index_path, std::string("not valid JSON (at byte ") + std::to_string(e.byte) + ")");
+  } catch (const json::exception& e) {
+    corrupt(index_path, std::string("not valid JSON (") + e.what() + ")");
   }
   if (!j.is_object() || !j.contains("weight_map") || !j["weight_map"].is_object())
     corrupt(index_path, "missing object \"weight_map\"");
@@ -297,7 +322,8 @@ SafetensorsCollection SafetensorsCollection::open_dir(const std::string& dir) {
     if (e.path().extension() == ".safetensors") paths.push_back(e.path().string());
   }
   if (ec) fail(ErrorCode::kIo, dir, ": cannot list directory: ", ec.message());
-  if (paths.empty()) fail(ErrorCode::kNotFound, dir, ": no *.safetensors files and no model.safetensors.index.json");
+  if (paths.empty())
+    fail(ErrorCode::kNotFound, dir, ": no *.safetensors files and no model.safetensors.index.json");
   std::sort(paths.begin(), paths.end());
   return open_files(paths);
 }

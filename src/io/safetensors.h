@@ -23,9 +23,8 @@ struct TensorInfo {
   std::vector<int64_t> shape;
   const uint8_t* data = nullptr;  // points into the mapping
   size_t nbytes = 0;
-  std::string file;  // path of the file holding it (for error messages)
+  std::string file;     // path of the file holding it (for error messages)
   uint64_t offset = 0;  // byte offset of the data within the file's data section
-
 
   int64_t numel() const;
   std::string shape_str() const;  // "[2048, 1536]"

@@ -12,7 +12,9 @@ namespace ember {
 
 using nlohmann::json;
 
-const char* layer_type_name(LayerType t) { return t == LayerType::kFull ? "full_attention" : "sliding_attention"; }
+const char* layer_type_name(LayerType t) {
+  return t == LayerType::kFull ? "full_attention" : "sliding_attention";
+}
 
 std::vector<int64_t> Gemma4Config::stop_token_ids() const {
   if (generation.present && !generation.eos_token_ids.empty()) return generation.eos_token_ids;
@@ -27,7 +29,8 @@ constexpr int64_t kMaxDim = int64_t(1) << 20, kMaxVocab = int64_t(1) << 24, kMax
 int64_t ranged(const JsonObj& o, const std::string& key, int64_t def, int64_t lo, int64_t hi) {
   int64_t v = o.get_int(key, def);
   if (v < lo || v > hi)
-    o.fail_key(key, "value " + std::to_string(v) + " out of range [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+    o.fail_key(key, "value " + std::to_string(v) + " out of range [" + std::to_string(lo) + ", " +
+                        std::to_string(hi) + "]");
   return v;
 }
 
@@ -45,9 +48,11 @@ RopeParams parse_rope(const JsonObj& o, LayerType type, std::vector<std::string>
     // §2.2 robustness note: a full-attention entry with a partial factor but no type is
     // proportional; guessing "default" would rotate every lane (wrong).
     p.rope_type = "proportional";
-    notes->push_back(o.key_path("rope_type") + " absent: partial_rotary_factor given, using \"proportional\"");
+    notes->push_back(o.key_path("rope_type") +
+                     " absent: partial_rotary_factor given, using \"proportional\"");
   } else {
-    o.fail_key("rope_type", "missing for full_attention and no partial_rotary_factor to infer \"proportional\"");
+    o.fail_key("rope_type",
+               "missing for full_attention and no partial_rotary_factor to infer \"proportional\"");
   }
   if (p.rope_type != "default" && p.rope_type != "proportional")
     fail(ErrorCode::kUnsupported, o.source(), ": ", o.key_path("rope_type"), ": rope type \"", p.rope_type,
@@ -58,7 +63,8 @@ RopeParams parse_rope(const JsonObj& o, LayerType type, std::vector<std::string>
   if (!(p.partial_rotary_factor > 0 && p.partial_rotary_factor <= 1))
     o.fail_key("partial_rotary_factor", "must be in (0, 1]");
   if (p.factor != 1.0)
-    fail(ErrorCode::kUnsupported, o.source(), ": ", o.key_path("factor"), ": RoPE scaling factor != 1 is not supported");
+    fail(ErrorCode::kUnsupported, o.source(), ": ", o.key_path("factor"),
+         ": RoPE scaling factor != 1 is not supported");
   return p;
 }
 
@@ -70,9 +76,12 @@ std::vector<LayerType> parse_layer_types(const JsonObj& t, int64_t L, std::vecto
       t.fail_key("layer_types", "has " + std::to_string(names.size()) + " entries but num_hidden_layers is " +
                                     std::to_string(L));
     for (size_t i = 0; i < names.size(); ++i) {
-      if (names[i] == "sliding_attention") out.push_back(LayerType::kSliding);
-      else if (names[i] == "full_attention") out.push_back(LayerType::kFull);
-      else t.fail_key("layer_types[" + std::to_string(i) + "]", "unknown layer type \"" + names[i] + "\"");
+      if (names[i] == "sliding_attention")
+        out.push_back(LayerType::kSliding);
+      else if (names[i] == "full_attention")
+        out.push_back(LayerType::kFull);
+      else
+        t.fail_key("layer_types[" + std::to_string(i) + "]", "unknown layer type \"" + names[i] + "\"");
     }
   } else {
     // HF default is 5:1 (pattern 6); an explicit sliding_window_pattern (mlx) takes precedence.
@@ -100,9 +109,10 @@ void parse_text_fields(const JsonObj& t, Gemma4TextConfig* c, std::vector<std::s
     c->num_global_key_value_heads = ranged(t, "num_global_key_value_heads", 0, 1, 4096);
   c->hidden_activation = t.get_str("hidden_activation", c->hidden_activation);
   if (c->hidden_activation != "gelu_pytorch_tanh")
-    fail(ErrorCode::kUnsupported, t.source(), ": ", t.key_path("hidden_activation"), ": \"", c->hidden_activation,
-         "\" is not supported (gelu_pytorch_tanh)");
-  c->max_position_embeddings = ranged(t, "max_position_embeddings", c->max_position_embeddings, 1, int64_t(1) << 40);
+    fail(ErrorCode::kUnsupported, t.source(), ": ", t.key_path("hidden_activation"), ": \"",
+         c->hidden_activation, "\" is not supported (gelu_pytorch_tanh)");
+  c->max_position_embeddings =
+      ranged(t, "max_position_embeddings", c->max_position_embeddings, 1, int64_t(1) << 40);
   c->rms_norm_eps = t.get_num("rms_norm_eps", c->rms_norm_eps);
   if (!(c->rms_norm_eps > 0 && c->rms_norm_eps < 1)) t.fail_key("rms_norm_eps", "must be in (0, 1)");
   c->pad_token_id = t.get_int("pad_token_id", c->pad_token_id);
@@ -111,20 +121,25 @@ void parse_text_fields(const JsonObj& t, Gemma4TextConfig* c, std::vector<std::s
   c->tie_word_embeddings = t.get_bool("tie_word_embeddings", c->tie_word_embeddings);
   c->attention_bias = t.get_bool("attention_bias", false);
   if (c->attention_bias)
-    fail(ErrorCode::kUnsupported, t.source(), ": ", t.key_path("attention_bias"), ": attention biases are not supported");
+    fail(ErrorCode::kUnsupported, t.source(), ": ", t.key_path("attention_bias"),
+         ": attention biases are not supported");
   c->sliding_window = ranged(t, "sliding_window", c->sliding_window, 1, int64_t(1) << 40);
   c->final_logit_softcapping = t.opt_num("final_logit_softcapping");
-  if (!c->final_logit_softcapping) notes->push_back("final_logit_softcapping absent/null: no softcap (HF default)");
+  if (!c->final_logit_softcapping)
+    notes->push_back("final_logit_softcapping absent/null: no softcap (HF default)");
   c->use_bidirectional_attention = t.get_str("use_bidirectional_attention", "");
   if (!c->use_bidirectional_attention.empty() && c->use_bidirectional_attention != "vision" &&
       c->use_bidirectional_attention != "all")
     t.fail_key("use_bidirectional_attention", "must be null, \"vision\" or \"all\"");
-  c->vocab_size_per_layer_input = ranged(t, "vocab_size_per_layer_input", c->vocab_size_per_layer_input, 1, kMaxVocab);
-  c->hidden_size_per_layer_input = ranged(t, "hidden_size_per_layer_input", c->hidden_size_per_layer_input, 0, kMaxDim);
+  c->vocab_size_per_layer_input =
+      ranged(t, "vocab_size_per_layer_input", c->vocab_size_per_layer_input, 1, kMaxVocab);
+  c->hidden_size_per_layer_input =
+      ranged(t, "hidden_size_per_layer_input", c->hidden_size_per_layer_input, 0, kMaxDim);
   c->attention_k_eq_v = t.get_bool("attention_k_eq_v", false);
   c->num_kv_shared_layers = ranged(t, "num_kv_shared_layers", 0, 0, kMaxLayers);
   c->enable_moe_block = t.get_bool("enable_moe_block", false);
-  if (!t.has("use_double_wide_mlp")) notes->push_back("use_double_wide_mlp absent: false (HF default; mlx-lm assumes true)");
+  if (!t.has("use_double_wide_mlp"))
+    notes->push_back("use_double_wide_mlp absent: false (HF default; mlx-lm assumes true)");
   c->use_double_wide_mlp = t.get_bool("use_double_wide_mlp", false);
   if (c->enable_moe_block) {
     c->num_experts = ranged(t, "num_experts", 0, 1, 4096);
@@ -138,7 +153,8 @@ void parse_text_fields(const JsonObj& t, Gemma4TextConfig* c, std::vector<std::s
     for (LayerType lt : {LayerType::kSliding, LayerType::kFull}) {
       auto e = rp->opt_obj(layer_type_name(lt));
       if (!e) {
-        if (uses[lt == LayerType::kFull]) rp->fail_key(layer_type_name(lt), "missing, but layer_types uses it");
+        if (uses[lt == LayerType::kFull])
+          rp->fail_key(layer_type_name(lt), "missing, but layer_types uses it");
         continue;
       }
       (lt == LayerType::kFull ? c->rope_full : c->rope_sliding) = parse_rope(*e, lt, notes);
@@ -152,7 +168,8 @@ void derive_layers(const JsonObj& t, Gemma4Config* cfg) {
   const Gemma4TextConfig& c = cfg->text;
   const int64_t L = c.num_hidden_layers;
   if (c.num_kv_shared_layers >= L)
-    t.fail_key("num_kv_shared_layers", std::to_string(c.num_kv_shared_layers) + " leaves no layer to own K/V (num_hidden_layers " +
+    t.fail_key("num_kv_shared_layers", std::to_string(c.num_kv_shared_layers) +
+                                           " leaves no layer to own K/V (num_hidden_layers " +
                                            std::to_string(L) + ")");
   cfg->first_kv_shared = L - c.num_kv_shared_layers;
   const int64_t F = cfg->first_kv_shared;
@@ -164,10 +181,14 @@ void derive_layers(const JsonObj& t, Gemma4Config* cfg) {
     for (const auto& [k, v] : plc->raw().items()) {
       size_t pos = 0;
       long long idx = -1;
-      try { idx = std::stoll(k, &pos); } catch (...) {}
+      try {
+        idx = std::stoll(k, &pos);
+      } catch (...) {
+      }
       if (k.empty() || pos != k.size() || k[0] == '-' || k[0] == '+' || idx < 0 || idx >= L)
         plc->fail_key(k, "not a layer index in [0, " + std::to_string(L) + ")");
-      if (!plc_keys.emplace(idx, k).second) plc->fail_key(k, "layer " + std::to_string(idx) + " listed twice");
+      if (!plc_keys.emplace(idx, k).second)
+        plc->fail_key(k, "layer " + std::to_string(idx) + " listed twice");
     }
   }
   for (int64_t i = 0; i < L; ++i) {
@@ -176,7 +197,8 @@ void derive_layers(const JsonObj& t, Gemma4Config* cfg) {
     const bool full = li.type == LayerType::kFull;
     li.k_eq_v = c.attention_k_eq_v && full;
     li.head_dim = full && !plc ? c.global_head_dim : c.head_dim;
-    li.n_kv_heads = li.k_eq_v && c.num_global_key_value_heads && !plc ? *c.num_global_key_value_heads : c.num_key_value_heads;
+    li.n_kv_heads = li.k_eq_v && c.num_global_key_value_heads && !plc ? *c.num_global_key_value_heads
+                                                                      : c.num_key_value_heads;
     if (auto k = plc_keys.find(i); k != plc_keys.end()) {
       if (auto e = plc->opt_obj(k->second)) {
         li.head_dim = ranged(*e, "head_dim", li.head_dim, 1, 65536);
@@ -184,8 +206,9 @@ void derive_layers(const JsonObj& t, Gemma4Config* cfg) {
       }
     }
     if (c.num_attention_heads % li.n_kv_heads != 0)
-      t.fail_key("num_attention_heads", std::to_string(c.num_attention_heads) + " is not a multiple of layer " +
-                                            std::to_string(i) + "'s " + std::to_string(li.n_kv_heads) + " KV heads");
+      t.fail_key("num_attention_heads", std::to_string(c.num_attention_heads) +
+                                            " is not a multiple of layer " + std::to_string(i) + "'s " +
+                                            std::to_string(li.n_kv_heads) + " KV heads");
     li.kv_shared = F > 0 && i >= F;
     li.kv_source = i;
     if (li.kv_shared) {
@@ -193,8 +216,9 @@ void derive_layers(const JsonObj& t, Gemma4Config* cfg) {
       for (int64_t j = 0; j < F; ++j)
         if (c.layer_types[size_t(j)] == li.type) li.kv_source = j;  // last same-type owner
       if (li.kv_source < 0)
-        t.fail_key("num_kv_shared_layers", "layer " + std::to_string(i) + " (" + layer_type_name(li.type) +
-                                               ") is KV-shared but no earlier non-shared layer has that type");
+        t.fail_key("num_kv_shared_layers",
+                   "layer " + std::to_string(i) + " (" + layer_type_name(li.type) +
+                       ") is KV-shared but no earlier non-shared layer has that type");
     }
     li.mlp_width = c.intermediate_size * (c.use_double_wide_mlp && li.kv_shared ? 2 : 1);
     li.rope = full ? c.rope_full : c.rope_sliding;
@@ -203,7 +227,8 @@ void derive_layers(const JsonObj& t, Gemma4Config* cfg) {
 
 void check_token(const JsonObj& o, const std::string& key, int64_t id, int64_t vocab) {
   if (id < 0 || id >= vocab)
-    o.fail_key(key, "token id " + std::to_string(id) + " outside the vocabulary [0, " + std::to_string(vocab) + ")");
+    o.fail_key(
+        key, "token id " + std::to_string(id) + " outside the vocabulary [0, " + std::to_string(vocab) + ")");
 }
 
 }  // namespace
@@ -219,7 +244,8 @@ Gemma4Config parse_gemma4_config(std::string_view text, const std::string& sourc
     if (!tc) r.fail_key("text_config", "required for model_type \"gemma4\"");
     cfg.multimodal = true;
   } else if (cfg.model_type != "gemma4_text") {
-    fail(ErrorCode::kUnsupported, source, ": model_type \"", cfg.model_type, "\" is not a Gemma 4 model (gemma4, gemma4_text)");
+    fail(ErrorCode::kUnsupported, source, ": model_type \"", cfg.model_type,
+         "\" is not a Gemma 4 model (gemma4, gemma4_text)");
   }
   const JsonObj& t = cfg.multimodal ? *tc : r;
   if (cfg.multimodal && !t.has("vocab_size") && r.has("vocab_size")) {
@@ -232,7 +258,8 @@ Gemma4Config parse_gemma4_config(std::string_view text, const std::string& sourc
   cfg.eos_token_ids = cfg.text.eos_token_ids;
   if (cfg.multimodal) {
     if (r.has("vocab_size") && r.get_int("vocab_size", 0) != cfg.text.vocab_size)
-      r.fail_key("vocab_size", std::to_string(r.get_int("vocab_size", 0)) + " contradicts text_config.vocab_size " +
+      r.fail_key("vocab_size", std::to_string(r.get_int("vocab_size", 0)) +
+                                   " contradicts text_config.vocab_size " +
                                    std::to_string(cfg.text.vocab_size));
     if (r.has("tie_word_embeddings")) {
       bool top = r.get_bool("tie_word_embeddings", true);

@@ -17,10 +17,10 @@ enum class LayerType : uint8_t { kSliding, kFull };
 const char* layer_type_name(LayerType t);  // "sliding_attention" / "full_attention"
 
 struct RopeParams {
-  std::string rope_type;              // "default" or "proportional"
+  std::string rope_type;  // "default" or "proportional"
   double theta = 10000.0;
-  double partial_rotary_factor = 1.0; // proportional: fraction of frequency pairs that rotate
-  double factor = 1.0;                // absent => 1.0 (no scaling)
+  double partial_rotary_factor = 1.0;  // proportional: fraction of frequency pairs that rotate
+  double factor = 1.0;                 // absent => 1.0 (no scaling)
 };
 
 // Fields of `text_config` (§2.2), HF defaults.
@@ -48,7 +48,7 @@ struct Gemma4TextConfig {
   std::optional<double> final_logit_softcapping;  // HF default None
   std::string use_bidirectional_attention;        // "", "vision" or "all"
   int64_t vocab_size_per_layer_input = 262144;
-  int64_t hidden_size_per_layer_input = 256;      // 0 => no per-layer embeddings (26B/31B)
+  int64_t hidden_size_per_layer_input = 256;  // 0 => no per-layer embeddings (26B/31B)
   bool attention_k_eq_v = false;
   int64_t num_kv_shared_layers = 0;
   bool enable_moe_block = false;
@@ -65,7 +65,7 @@ struct Gemma4LayerInfo {
   int64_t kv_source = 0;   // == layer index when !kv_shared
   bool k_eq_v = false;     // full layer of a K=V model: no v_proj, values = v_norm(k_raw)
   int64_t mlp_width = 0;
-  RopeParams rope;         // of this layer's type
+  RopeParams rope;  // of this layer's type
 };
 
 struct GenerationConfig {
@@ -79,8 +79,8 @@ struct GenerationConfig {
 };
 
 struct Gemma4Config {
-  std::string model_type;     // "gemma4" or "gemma4_text"
-  bool multimodal = false;    // had a text_config wrapper
+  std::string model_type;   // "gemma4" or "gemma4_text"
+  bool multimodal = false;  // had a text_config wrapper
   std::vector<std::string> architectures;
   Gemma4TextConfig text;
   // Multimodal wrapper (§2.1); raw sub-configs are kept as JSON text for the tower loaders.
@@ -92,7 +92,7 @@ struct Gemma4Config {
   bool tie_word_embeddings = true;     // the one that decides lm_head
   QuantConfig quant;
   GenerationConfig generation;
-  std::vector<std::string> notes;      // non-fatal observations (defaults applied, fields forced)
+  std::vector<std::string> notes;  // non-fatal observations (defaults applied, fields forced)
 
   // Derived (§2.3): computed by parse, never recomputed elsewhere.
   std::vector<Gemma4LayerInfo> layers;

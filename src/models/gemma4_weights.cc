@@ -54,10 +54,11 @@ void add_mlp(TableBuilder& t, const Gemma4Config& cfg, int64_t i, const std::str
   std::string hint;
   if (li.kv_shared) {
     // §2.4: the double-wide default differs between HF (false) and mlx (true).
-    hint = cfg.text.use_double_wide_mlp
-               ? "config has use_double_wide_mlp=true (width " + std::to_string(W) + " on KV-shared layers); a width of " +
-                     std::to_string(W / 2) + " means it should be false"
-               : "config has use_double_wide_mlp=false; a width of " + std::to_string(2 * W) + " means it should be true";
+    hint = cfg.text.use_double_wide_mlp ? "config has use_double_wide_mlp=true (width " + std::to_string(W) +
+                                              " on KV-shared layers); a width of " + std::to_string(W / 2) +
+                                              " means it should be false"
+                                        : "config has use_double_wide_mlp=false; a width of " +
+                                              std::to_string(2 * W) + " means it should be true";
   }
   t.matrix(p + "mlp.gate_proj", W, H, "MLP gate projection").shape_hint = hint;
   t.matrix(p + "mlp.up_proj", W, H, "MLP up projection").shape_hint = hint;
@@ -73,9 +74,11 @@ void add_moe(TableBuilder& t, const Gemma4Config& cfg, const std::string& p, Moe
   t.vec(p + "post_feedforward_layernorm_1", H, "dense-MLP post-norm (MoE layers)");
   t.vec(p + "post_feedforward_layernorm_2", H, "MoE post-norm");
   if (form == MoeForm::kHf) {
-    WeightSlot& gu = t.add(p + "experts.gate_up_proj", SlotKind::kStacked, {E, 2 * I, H}, "experts: fused gate (rows 0..I) and up projections");
+    WeightSlot& gu = t.add(p + "experts.gate_up_proj", SlotKind::kStacked, {E, 2 * I, H},
+                           "experts: fused gate (rows 0..I) and up projections");
     gu.weight_suffix = false, gu.quantizable = false;
-    WeightSlot& d = t.add(p + "experts.down_proj", SlotKind::kStacked, {E, H, I}, "experts: down projections");
+    WeightSlot& d =
+        t.add(p + "experts.down_proj", SlotKind::kStacked, {E, H, I}, "experts: down projections");
     d.weight_suffix = false, d.quantizable = false;
   } else {
     const std::string g = p + "experts.switch_glu.";
@@ -92,18 +95,23 @@ std::vector<WeightSlot> gemma4_text_weight_table(const Gemma4Config& cfg, MoeFor
   TableBuilder t{&slots};
   const Gemma4TextConfig& c = cfg.text;
   const int64_t H = c.hidden_size, L = c.num_hidden_layers, P = c.hidden_size_per_layer_input;
-  t.matrix("embed_tokens", c.vocab_size, H, cfg.tie_word_embeddings ? "token embedding (also the tied LM head)" : "token embedding");
+  t.matrix("embed_tokens", c.vocab_size, H,
+           cfg.tie_word_embeddings ? "token embedding (also the tied LM head)" : "token embedding");
   t.vec("norm", H, "final RMSNorm weight");
-  if (cfg.tie_word_embeddings) t.ignored("lm_head", SlotKind::kMatrix, "LM head", "tied to embed_tokens");
-  else t.matrix("lm_head", c.vocab_size, H, "LM head (untied)");
+  if (cfg.tie_word_embeddings)
+    t.ignored("lm_head", SlotKind::kMatrix, "LM head", "tied to embed_tokens");
+  else
+    t.matrix("lm_head", c.vocab_size, H, "LM head (untied)");
   if (cfg.has_ple()) {
-    t.matrix("embed_tokens_per_layer", c.vocab_size_per_layer_input, L * P, "per-layer embedding table [V, L*P]");
+    t.matrix("embed_tokens_per_layer", c.vocab_size_per_layer_input, L * P,
+             "per-layer embedding table [V, L*P]");
     t.matrix("per_layer_model_projection", L * P, H, "per-layer input projection from the embedding");
     t.vec("per_layer_projection_norm", P, "per-layer projection RMSNorm weight");
   }
   for (int64_t i = 0; i < L; ++i) {
     const std::string p = "layers." + std::to_string(i) + ".";
-    for (const char* n : {"input_layernorm", "post_attention_layernorm", "pre_feedforward_layernorm", "post_feedforward_layernorm"})
+    for (const char* n : {"input_layernorm", "post_attention_layernorm", "pre_feedforward_layernorm",
+                          "post_feedforward_layernorm"})
       t.vec(p + n, H, std::string(n) + " weight");
     add_attention(t, cfg, i, p);
     add_mlp(t, cfg, i, p);
@@ -219,7 +227,8 @@ Gemma4Model load_gemma4(const std::string& dir, const LoadOptions& opts) {
     m.per_layer_model_projection = a.mat("per_layer_model_projection");
     m.per_layer_projection_norm = a.vec("per_layer_projection_norm");
   }
-  for (int64_t i = 0; i < m.cfg.text.num_hidden_layers; ++i) m.layers.push_back(assemble_layer(a, m.cfg, i, form));
+  for (int64_t i = 0; i < m.cfg.text.num_hidden_layers; ++i)
+    m.layers.push_back(assemble_layer(a, m.cfg, i, form));
   return m;
 }
 

@@ -20,13 +20,13 @@ struct Gemma4Layer {
 
   // Attention. k_proj/v_proj/k_norm are empty on KV-shared layers (they borrow K/V from
   // info.kv_source); v_proj is empty on K=V full layers (values = v_norm(k_raw)).
-  Matrix q_proj;            // [n_heads*head_dim, H]
-  Matrix k_proj, v_proj;    // [n_kv*head_dim, H]
-  Matrix o_proj;            // [H, n_heads*head_dim]
+  Matrix q_proj;                      // [n_heads*head_dim, H]
+  Matrix k_proj, v_proj;              // [n_kv*head_dim, H]
+  Matrix o_proj;                      // [H, n_heads*head_dim]
   std::vector<float> q_norm, k_norm;  // [head_dim]
   bool has_kv() const { return !info.kv_shared; }
 
-  std::vector<float> input_layernorm, post_attention_layernorm;        // [H]
+  std::vector<float> input_layernorm, post_attention_layernorm;              // [H]
   std::vector<float> pre_feedforward_layernorm, post_feedforward_layernorm;  // [H]
 
   // Dense MLP (kept beside the experts in MoE models).
@@ -34,20 +34,21 @@ struct Gemma4Layer {
   Matrix down_proj;           // [H, mlp_width]
 
   // Per-layer embeddings (E-series; empty when hidden_size_per_layer_input == 0).
-  Matrix per_layer_input_gate;                  // [P, H]
-  Matrix per_layer_projection;                  // [H, P]
-  std::vector<float> post_per_layer_input_norm; // [H]
+  Matrix per_layer_input_gate;                   // [P, H]
+  Matrix per_layer_projection;                   // [H, P]
+  std::vector<float> post_per_layer_input_norm;  // [H]
 
   float layer_scalar = 1.0f;  // learned; multiplies the residual at the end of the layer
 
   // MoE block (26B-A4B): router + experts beside the dense MLP.
   bool has_moe = false;
-  Matrix router_proj;                     // [E, H]
-  std::vector<float> router_scale;        // [H]
+  Matrix router_proj;                          // [E, H]
+  std::vector<float> router_scale;             // [H]
   std::vector<float> router_per_expert_scale;  // [E]
   std::vector<Matrix> expert_gate, expert_up;  // E x [I_moe, H] (slices of the stored tensors)
   std::vector<Matrix> expert_down;             // E x [H, I_moe]
-  std::vector<float> pre_feedforward_layernorm_2, post_feedforward_layernorm_1, post_feedforward_layernorm_2;  // [H]
+  std::vector<float> pre_feedforward_layernorm_2, post_feedforward_layernorm_1,
+      post_feedforward_layernorm_2;  // [H]
 };
 
 struct LoadOptions {
@@ -56,13 +57,13 @@ struct LoadOptions {
 
 struct Gemma4Model {
   Gemma4Config cfg;
-  Matrix embed_tokens;                 // [V, H]
-  Matrix lm_head;                      // [V, H]; == embed_tokens (same storage) when tied
+  Matrix embed_tokens;  // [V, H]
+  Matrix lm_head;       // [V, H]; == embed_tokens (same storage) when tied
   bool lm_head_tied = true;
-  Matrix embed_tokens_per_layer;       // [V_ple, L*P] (PLE only)
-  Matrix per_layer_model_projection;   // [L*P, H] (PLE only)
+  Matrix embed_tokens_per_layer;                 // [V_ple, L*P] (PLE only)
+  Matrix per_layer_model_projection;             // [L*P, H] (PLE only)
   std::vector<float> per_layer_projection_norm;  // [P]
-  std::vector<float> norm;             // [H] final norm
+  std::vector<float> norm;                       // [H] final norm
   std::vector<Gemma4Layer> layers;
   LoadReport report;
   std::shared_ptr<SafetensorsCollection> files;  // keeps every Matrix's storage mapped

@@ -37,11 +37,11 @@ struct WeightSlot {
   SlotKind kind = SlotKind::kMatrix;
   std::vector<int64_t> shape;  // logical shape (see SlotKind)
   Need need = Need::kRequired;
-  bool quantizable = true;     // matrices only: may be stored MLX-quantized
-  bool weight_suffix = true;   // tensor key is `name + ".weight"` (false: `name` itself)
-  std::string role;            // for `ember inspect --tensors`
-  std::string reason;          // kIgnored: why the tensor is accepted but unused
-  std::string shape_hint;      // added to a shape-mismatch problem (e.g. double-wide MLP)
+  bool quantizable = true;    // matrices only: may be stored MLX-quantized
+  bool weight_suffix = true;  // tensor key is `name + ".weight"` (false: `name` itself)
+  std::string role;           // for `ember inspect --tensors`
+  std::string reason;         // kIgnored: why the tensor is accepted but unused
+  std::string shape_hint;     // added to a shape-mismatch problem (e.g. double-wide MLP)
 };
 
 // How checkpoint keys map to sub-models: the first rule whose prefix matches wins; `local` is
@@ -52,7 +52,7 @@ struct KeyRule {
   size_t strip;  // number of leading characters to remove
 };
 struct Layout {
-  std::string name;             // "hf-multimodal", "mlx-multimodal", "text-only"
+  std::string name;  // "hf-multimodal", "mlx-multimodal", "text-only"
   std::vector<KeyRule> rules;
   std::string text_prefix;      // how text keys start in this layout (for messages)
   std::string mlx_text_prefix;  // module-path prefix of text modules in the MLX tree (quant lookup)
@@ -85,10 +85,19 @@ struct Problem {
 };
 
 struct BoundWeight {
-  bool present = false;  // found and valid
-  Matrix matrix;                 // kMatrix
-  std::vector<Matrix> stacked;   // kStacked
-  std::vector<float> vec;        // kVector (converted to f32 at load; small)
+  bool present = false;         // found and valid
+  Matrix matrix;                // kMatrix
+  std::vector<Matrix> stacked;  // kStacked
+  std::vector<float> vec;       // kVector (converted to f32 at load; small)
+};
+
+// Logical geometry of a matrix slot: [rows, cols], or n stacked [rows, cols] (lead = {n}).
+struct MatrixGeom {
+  explicit MatrixGeom(const WeightSlot& s);
+  std::vector<int64_t> with_lead(std::vector<int64_t> tail) const;
+  bool stacked = false;
+  std::vector<int64_t> lead;
+  int64_t n = 1, rows = 0, cols = 0;
 };
 
 class WeightBinder {
@@ -116,6 +125,12 @@ class WeightBinder {
   const Local* find(const std::string& local) const;
   void claim(const std::string& local, const std::string& status, const std::string& role);
   void bind_matrix(const WeightSlot& s, BoundWeight* b);
+  void bind_dense(const WeightSlot& s, const MatrixGeom& g, const Local* w, BoundWeight* b);
+  void bind_quantized(const WeightSlot& s, const MatrixGeom& g, const Local* w, const Local* sc,
+                      BoundWeight* b);
+  bool check_quantized(const WeightSlot& s, const MatrixGeom& g, const QuantParams& q,
+                       const std::string& hint, const Local* w, const Local* sc, const Local* bi,
+                       const Local* gs);
   void bind_vector(const WeightSlot& s, BoundWeight* b);
   void ignore(const WeightSlot& s);
   QuantConfig::Lookup quant_for(const std::string& raw_module, const std::string& local_module) const;
@@ -125,10 +140,10 @@ class WeightBinder {
   const SafetensorsCollection& st_;
   const QuantConfig& quant_;
   Layout layout_;
-  std::map<std::string, Local> text_;             // local key -> tensor (text sub-model)
-  std::map<std::string, SubModel> towers_;        // raw key -> tower sub-model
-  std::vector<std::string> unmatched_;            // raw keys no layout rule accepts
-  std::map<std::string, TensorReport> claimed_;   // raw key -> report row
+  std::map<std::string, Local> text_;            // local key -> tensor (text sub-model)
+  std::map<std::string, SubModel> towers_;       // raw key -> tower sub-model
+  std::vector<std::string> unmatched_;           // raw keys no layout rule accepts
+  std::map<std::string, TensorReport> claimed_;  // raw key -> report row
   std::vector<Problem> problems_;
   std::map<std::string, std::vector<std::string>> storage_;
   std::vector<std::pair<std::string, std::string>> ignore_fragments_;

@@ -11,7 +11,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
   // Optional second document after a NUL: a generation_config.json.
   std::string_view gen;
-  if (auto nul = text.find('\0'); nul != std::string_view::npos) gen = text.substr(nul + 1), text = text.substr(0, nul);
+  if (auto nul = text.find('\0'); nul != std::string_view::npos)
+    gen = text.substr(nul + 1), text = text.substr(0, nul);
   try {
     ember::Gemma4Config c = ember::parse_gemma4_config(text, "config.json");
     if (int64_t(c.layers.size()) != c.text.num_hidden_layers) std::abort();

@@ -20,17 +20,37 @@ json e2b_text() {
     for (int i = 0; i < 4; ++i) lt.push_back("sliding_attention");
     lt.push_back("full_attention");
   }
-  return {{"model_type", "gemma4_text"}, {"vocab_size", 262144}, {"vocab_size_per_layer_input", 262144},
-          {"hidden_size", 1536}, {"hidden_size_per_layer_input", 256}, {"intermediate_size", 6144},
-          {"num_hidden_layers", 35}, {"num_attention_heads", 8}, {"num_key_value_heads", 1},
-          {"num_global_key_value_heads", nullptr}, {"head_dim", 256}, {"global_head_dim", 512},
-          {"num_kv_shared_layers", 20}, {"use_double_wide_mlp", true}, {"attention_k_eq_v", false},
-          {"enable_moe_block", false}, {"hidden_activation", "gelu_pytorch_tanh"}, {"rms_norm_eps", 1e-06},
-          {"sliding_window", 512}, {"max_position_embeddings", 131072}, {"final_logit_softcapping", 30.0},
-          {"tie_word_embeddings", true}, {"attention_bias", false}, {"use_bidirectional_attention", nullptr},
-          {"pad_token_id", 0}, {"bos_token_id", 2}, {"eos_token_id", 1}, {"layer_types", lt},
+  return {{"model_type", "gemma4_text"},
+          {"vocab_size", 262144},
+          {"vocab_size_per_layer_input", 262144},
+          {"hidden_size", 1536},
+          {"hidden_size_per_layer_input", 256},
+          {"intermediate_size", 6144},
+          {"num_hidden_layers", 35},
+          {"num_attention_heads", 8},
+          {"num_key_value_heads", 1},
+          {"num_global_key_value_heads", nullptr},
+          {"head_dim", 256},
+          {"global_head_dim", 512},
+          {"num_kv_shared_layers", 20},
+          {"use_double_wide_mlp", true},
+          {"attention_k_eq_v", false},
+          {"enable_moe_block", false},
+          {"hidden_activation", "gelu_pytorch_tanh"},
+          {"rms_norm_eps", 1e-06},
+          {"sliding_window", 512},
+          {"max_position_embeddings", 131072},
+          {"final_logit_softcapping", 30.0},
+          {"tie_word_embeddings", true},
+          {"attention_bias", false},
+          {"use_bidirectional_attention", nullptr},
+          {"pad_token_id", 0},
+          {"bos_token_id", 2},
+          {"eos_token_id", 1},
+          {"layer_types", lt},
           {"rope_parameters",
-           {{"full_attention", {{"rope_type", "proportional"}, {"partial_rotary_factor", 0.25}, {"rope_theta", 1000000.0}}},
+           {{"full_attention",
+             {{"rope_type", "proportional"}, {"partial_rotary_factor", 0.25}, {"rope_theta", 1000000.0}}},
             {"sliding_attention", {{"rope_type", "default"}, {"rope_theta", 10000.0}}}}}};
 }
 
@@ -48,10 +68,15 @@ json e4b_text() {
 }
 
 json multimodal(json text) {
-  return {{"model_type", "gemma4"}, {"architectures", {"Gemma4ForConditionalGeneration"}}, {"text_config", text},
+  return {{"model_type", "gemma4"},
+          {"architectures", {"Gemma4ForConditionalGeneration"}},
+          {"text_config", text},
           {"vision_config", {{"model_type", "gemma4_vision"}, {"hidden_size", 768}}},
-          {"audio_config", {{"model_type", "gemma4_audio"}}}, {"eos_token_id", {1, 106}},
-          {"tie_word_embeddings", true}, {"vocab_size", 262144}, {"boi_token_id", 255999}};
+          {"audio_config", {{"model_type", "gemma4_audio"}}},
+          {"eos_token_id", {1, 106}},
+          {"tie_word_embeddings", true},
+          {"vocab_size", 262144},
+          {"boi_token_id", 255999}};
 }
 
 Gemma4Config parse(const json& j) { return parse_gemma4_config(j.dump(), "config.json"); }
@@ -119,7 +144,8 @@ TEST(Gemma4Config, KEqVAndMoE) {
   json t = e4b_text();
   t["num_kv_shared_layers"] = 0, t["hidden_size_per_layer_input"] = 0;
   t["attention_k_eq_v"] = true, t["num_global_key_value_heads"] = 1, t["num_key_value_heads"] = 4;
-  t["enable_moe_block"] = true, t["num_experts"] = 8, t["top_k_experts"] = 2, t["moe_intermediate_size"] = 704;
+  t["enable_moe_block"] = true, t["num_experts"] = 8, t["top_k_experts"] = 2,
+  t["moe_intermediate_size"] = 704;
   Gemma4Config c = parse(t);
   EXPECT_FALSE(c.has_ple());
   EXPECT_TRUE(c.layers[5].k_eq_v);
@@ -136,10 +162,16 @@ TEST(Gemma4Config, KEqVAndMoE) {
 
 TEST(Gemma4Config, PerLayerConfigFormOfTransformers5) {
   // transformers 5.x serializes per_layer_config instead of global_head_dim.
-  json t = {{"model_type", "gemma4_text"}, {"num_hidden_layers", 4}, {"num_attention_heads", 2},
-            {"num_key_value_heads", 1}, {"head_dim", 32}, {"attention_k_eq_v", true},
+  json t = {{"model_type", "gemma4_text"},
+            {"num_hidden_layers", 4},
+            {"num_attention_heads", 2},
+            {"num_key_value_heads", 1},
+            {"head_dim", 32},
+            {"attention_k_eq_v", true},
             {"layer_types", {"sliding_attention", "full_attention", "sliding_attention", "full_attention"}},
-            {"per_layer_config", {{"1", {{"head_dim", 64}, {"num_key_value_heads", 2}}}, {"3", {{"head_dim", 64}, {"num_key_value_heads", 2}}}}}};
+            {"per_layer_config",
+             {{"1", {{"head_dim", 64}, {"num_key_value_heads", 2}}},
+              {"3", {{"head_dim", 64}, {"num_key_value_heads", 2}}}}}};
   Gemma4Config c = parse(t);
   EXPECT_EQ(c.layers[1].head_dim, 64);
   EXPECT_EQ(c.layers[1].n_kv_heads, 2);
@@ -166,7 +198,8 @@ TEST(Gemma4Config, Errors) {
 
   json m = multimodal(e2b_text());
   m["vocab_size"] = 262400;
-  EXPECT_NE(error_of(m).find("vocab_size: 262400 contradicts text_config.vocab_size 262144"), std::string::npos);
+  EXPECT_NE(error_of(m).find("vocab_size: 262400 contradicts text_config.vocab_size 262144"),
+            std::string::npos);
 
   m = multimodal(e2b_text());
   m["text_config"]["hidden_size"] = "1536";
@@ -181,7 +214,9 @@ TEST(Gemma4Config, Errors) {
   EXPECT_NE(error_of(t).find("num_kv_shared_layers"), std::string::npos);
 
   // Shared full layers with no earlier full layer to borrow from.
-  t = {{"model_type", "gemma4_text"}, {"num_hidden_layers", 3}, {"num_kv_shared_layers", 1},
+  t = {{"model_type", "gemma4_text"},
+       {"num_hidden_layers", 3},
+       {"num_kv_shared_layers", 1},
        {"layer_types", {"sliding_attention", "sliding_attention", "full_attention"}}};
   EXPECT_NE(error_of(t).find("no earlier non-shared layer"), std::string::npos);
 
@@ -193,6 +228,12 @@ TEST(Gemma4Config, Errors) {
   t["hidden_size"] = -5;
   EXPECT_NE(error_of(t).find("out of range"), std::string::npos);
 
+  try {
+    parse_gemma4_config("111111e1165165", "config.json");  // number overflow (fuzz_config finding)
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kCorruptFile);
+  }
   EXPECT_NE(error_of({{"model_type", "llama"}}, ErrorCode::kUnsupported).find("llama"), std::string::npos);
   EXPECT_NE(error_of({{"model_type", "gemma4"}}).find("text_config"), std::string::npos);
   try {
@@ -206,9 +247,10 @@ TEST(Gemma4Config, Errors) {
 
 TEST(Gemma4Config, GenerationConfig) {
   Gemma4Config c = parse(multimodal(e2b_text()));
-  parse_generation_config(R"({"bos_token_id": 2, "do_sample": true, "eos_token_id": [1, 106, 50], "pad_token_id": 0,
+  parse_generation_config(
+      R"({"bos_token_id": 2, "do_sample": true, "eos_token_id": [1, 106, 50], "pad_token_id": 0,
                               "suppress_tokens": [258883, 258882], "temperature": 1.0, "top_k": 64, "top_p": 0.95})",
-                          "generation_config.json", &c);
+      "generation_config.json", &c);
   EXPECT_EQ(c.stop_token_ids(), (std::vector<int64_t>{1, 106, 50}));
   EXPECT_EQ(*c.generation.top_k, 64);
   EXPECT_EQ(c.generation.suppress_tokens.size(), 2u);
@@ -221,7 +263,9 @@ TEST(Gemma4Config, GenerationConfig) {
 
 TEST(QuantConfig, GlobalPerModuleAndFalse) {
   json t = e2b_text();
-  t["quantization"] = {{"group_size", 64}, {"bits", 4}, {"mode", "affine"},
+  t["quantization"] = {{"group_size", 64},
+                       {"bits", 4},
+                       {"mode", "affine"},
                        {"model.layers.0.mlp.gate_proj", {{"group_size", 32}, {"bits", 8}}},
                        {"model.per_layer_model_projection", false}};
   t["quantization_config"] = t["quantization"];
@@ -245,7 +289,10 @@ TEST(QuantConfig, ModesAndValidation) {
       EXPECT_EQ(parse(t).quant.global, (QuantParams{QuantMode::kAffine, bits, g}));
     }
   json t = e2b_text();
-  t["quantization"] = {{"mode", "mxfp4"}, {"group_size", 32}, {"bits", 4}, {"model.layers.0.mlp.up_proj", {{"bits", 8}, {"group_size", 64}}}};
+  t["quantization"] = {{"mode", "mxfp4"},
+                       {"group_size", 32},
+                       {"bits", 4},
+                       {"model.layers.0.mlp.up_proj", {{"bits", 8}, {"group_size", 64}}}};
   Gemma4Config c = parse(t);
   EXPECT_EQ(weight_format_of(c.quant.global.mode), WeightFormat::kMlxFp4);
   // A per-module dict without "mode" is affine even when the global mode is not (§7.1).
@@ -254,9 +301,9 @@ TEST(QuantConfig, ModesAndValidation) {
   EXPECT_EQ(parse(t).quant.global, (QuantParams{QuantMode::kNvfp4, 4, 16}));
   t["quantization"] = {{"mode", "mxfp8"}};
   EXPECT_EQ(weight_format_of(parse(t).quant.global.mode), WeightFormat::kMlxFp8);
-  for (json bad : {json{{"bits", 7}, {"group_size", 64}}, json{{"bits", 4}, {"group_size", 48}},
-                   json{{"mode", "mxfp4"}, {"group_size", 64}}, json{{"mode", "int3"}},
-                   json{{"bits", 4}, {"x.y", 3}}}) {
+  for (json bad :
+       {json{{"bits", 7}, {"group_size", 64}}, json{{"bits", 4}, {"group_size", 48}},
+        json{{"mode", "mxfp4"}, {"group_size", 64}}, json{{"mode", "int3"}}, json{{"bits", 4}, {"x.y", 3}}}) {
     t["quantization"] = bad;
     EXPECT_NE(error_of(t).find("quantization"), std::string::npos) << bad.dump();
   }

@@ -11,9 +11,9 @@
 namespace ember {
 namespace {
 
-using testing::SafetensorsWriter;
-using testing::float_tensor;
 using nlohmann::json;
+using testing::float_tensor;
+using testing::SafetensorsWriter;
 
 SafetensorsWriter two_tensors() {
   SafetensorsWriter w;
@@ -59,10 +59,11 @@ TEST(Safetensors, ParsesValidFile) {
 
 TEST(Safetensors, AllDtypesAndScalarsAndEmpty) {
   SafetensorsWriter w;
-  DType all[] = {DType::F32, DType::F16, DType::BF16, DType::U32, DType::U8, DType::I8,
+  DType all[] = {DType::F32, DType::F16, DType::BF16,    DType::U32,     DType::U8,  DType::I8,
                  DType::I32, DType::I64, DType::F8_E4M3, DType::F8_E5M2, DType::F64, DType::BOOL};
   int i = 0;
-  for (DType t : all) w.add("t" + std::to_string(i++), {t, {3, 2}, std::vector<uint8_t>(6 * dtype_size(t), 7)});
+  for (DType t : all)
+    w.add("t" + std::to_string(i++), {t, {3, 2}, std::vector<uint8_t>(6 * dtype_size(t), 7)});
   w.add("scalar", {DType::F32, {}, std::vector<uint8_t>(4, 0)});
   w.add("empty", {DType::F32, {0, 5}, {}});
   auto bytes = w.bytes();
@@ -98,6 +99,9 @@ TEST(Safetensors, BadHeaderJson) {
   auto w = two_tensors();
   auto bytes = SafetensorsWriter::assemble("{\"a\": {\"dtype\": ", w.data());
   EXPECT_NE(parse_error(bytes).find("not valid JSON"), std::string::npos);
+  auto big = SafetensorsWriter::assemble(
+      R"({"a": {"dtype": "U8", "shape": [1e999999], "data_offsets": [0, 0]}})", {});
+  EXPECT_NE(parse_error(big).find("not valid JSON"), std::string::npos);  // nlohmann out_of_range
   auto arr = SafetensorsWriter::assemble("[1, 2]", {});
   EXPECT_NE(parse_error(arr).find("not an object"), std::string::npos);
 }
@@ -222,8 +226,10 @@ TEST_F(SafetensorsDir, ShardedWithIndex) {
   s1.write(path("model-00001-of-00002.safetensors"));
   s2.write(path("model-00002-of-00002.safetensors"));
   json idx = {{"metadata", {{"total_size", 16}}},
-              {"weight_map", {{"x", "model-00001-of-00002.safetensors"}, {"y", "model-00002-of-00002.safetensors"},
-                               {"y2", "model-00002-of-00002.safetensors"}}}};
+              {"weight_map",
+               {{"x", "model-00001-of-00002.safetensors"},
+                {"y", "model-00002-of-00002.safetensors"},
+                {"y2", "model-00002-of-00002.safetensors"}}}};
   testing::write_text(path("model.safetensors.index.json"), idx.dump());
   auto c = SafetensorsCollection::open_dir(dir_);
   EXPECT_EQ(c.files().size(), 2u);

@@ -12,10 +12,14 @@ using D = TinyDims;
 
 const char* ckpt_layout_name(CkptLayout l) {
   switch (l) {
-    case CkptLayout::kHf: return "hf";
-    case CkptLayout::kHfText: return "hf-text";
-    case CkptLayout::kMlx: return "mlx";
-    case CkptLayout::kMlxText: return "mlx-text";
+    case CkptLayout::kHf:
+      return "hf";
+    case CkptLayout::kHfText:
+      return "hf-text";
+    case CkptLayout::kMlx:
+      return "mlx";
+    case CkptLayout::kMlxText:
+      return "mlx-text";
   }
   return "?";
 }
@@ -29,7 +33,9 @@ class Builder {
   explicit Builder(const TinyCheckpointSpec& s) : s_(s), rng_(s.seed) {
     const bool mm = s.layout == CkptLayout::kHf || s.layout == CkptLayout::kMlx;
     const bool mlx = s.layout == CkptLayout::kMlx || s.layout == CkptLayout::kMlxText;
-    out_.text_prefix = s.layout == CkptLayout::kHf ? "model.language_model." : mlx && mm ? "language_model.model." : "model.";
+    out_.text_prefix = s.layout == CkptLayout::kHf ? "model.language_model."
+                       : mlx && mm                 ? "language_model.model."
+                                                   : "model.";
     // The MLX module tree prefix (quantization entries) for text modules.
     module_prefix_ = mm ? "language_model.model." : "model.";
     if (s.layout == CkptLayout::kHf) module_prefix_ = "model.language_model.";
@@ -47,17 +53,21 @@ class Builder {
   }
 
   // A linear/embedding [rows, cols] (or stacked [n, rows, cols]); quantized when the spec says so.
-  void matrix(const std::string& local, std::vector<int64_t> shape, bool quantize = true, bool suffix = true) {
+  void matrix(const std::string& local, std::vector<int64_t> shape, bool quantize = true,
+              bool suffix = true) {
     const int64_t cols = shape.back(), rows_total = shape.size() == 3 ? shape[0] * shape[1] : shape[0];
     std::vector<float> w = randn(rows_total * cols, 0.05f);
     int bits = s_.bits, group = s_.group_size;
     if (s_.mixed && local.find(".mlp.") != std::string::npos) bits = 8, group = 32, entry(local, bits, group);
-    if (local.ends_with("router.proj") && bits) bits = 8, group = 64, entry(local, bits, group);  // mlx-lm predicate
+    if (local.ends_with("router.proj") && bits)
+      bits = 8, group = 64, entry(local, bits, group);  // mlx-lm predicate
     if (local == "per_layer_model_projection" && !s_.quantize_ple_projection) {
       quantize = false;
       if (s_.ple_projection_false_entry) out_.config_quant[module_prefix_ + local] = false;
     }
     const std::string base = key(local);
+    // mlx-lm leaves a module float when its input width is not a multiple of the group size.
+    if (bits && cols % group != 0) quantize = false;
     if (!quantize || bits == 0) {
       out_.tensors[suffix ? base + ".weight" : base] = float_tensor(shape, w, s_.dtype);
       return;
@@ -76,7 +86,8 @@ class Builder {
   }
 
   std::string key(const std::string& local) const {
-    if (local.starts_with("lm_head")) return s_.layout == CkptLayout::kMlx ? "language_model." + local : local;
+    if (local.starts_with("lm_head"))
+      return s_.layout == CkptLayout::kMlx ? "language_model." + local : local;
     return out_.text_prefix + local;
   }
 
@@ -87,7 +98,8 @@ class Builder {
     const int64_t hd = full ? D::ghd : D::hd;
     const int64_t nkv = full && s_.k_eq_v ? D::nGlobalKV : D::nKV;
     const int64_t W = D::I * (s_.double_wide && shared ? 2 : 1);
-    for (const char* n : {"input_layernorm", "post_attention_layernorm", "pre_feedforward_layernorm", "post_feedforward_layernorm"})
+    for (const char* n : {"input_layernorm", "post_attention_layernorm", "pre_feedforward_layernorm",
+                          "post_feedforward_layernorm"})
       vec(p + n, D::H);
     matrix(p + "self_attn.q_proj", {D::nH * hd, D::H});
     matrix(p + "self_attn.o_proj", {D::H, D::nH * hd});
@@ -112,8 +124,10 @@ class Builder {
   void moe(const std::string& p) {
     matrix(p + "router.proj", {D::E, D::H});
     out_.tensors[key(p + "router.scale")] = float_tensor({D::H}, randn(D::H, 0.1f, 1.0f), s_.dtype);
-    out_.tensors[key(p + "router.per_expert_scale")] = float_tensor({D::E}, randn(D::E, 0.1f, 1.0f), s_.dtype);
-    for (const char* n : {"pre_feedforward_layernorm_2", "post_feedforward_layernorm_1", "post_feedforward_layernorm_2"})
+    out_.tensors[key(p + "router.per_expert_scale")] =
+        float_tensor({D::E}, randn(D::E, 0.1f, 1.0f), s_.dtype);
+    for (const char* n :
+         {"pre_feedforward_layernorm_2", "post_feedforward_layernorm_1", "post_feedforward_layernorm_2"})
       vec(p + n, D::H);
     if (s_.layout == CkptLayout::kMlx || s_.layout == CkptLayout::kMlxText) {
       matrix(p + "experts.switch_glu.gate_proj", {D::E, D::moeI, D::H});
@@ -155,8 +169,9 @@ class Builder {
     const bool mm = s_.layout == CkptLayout::kHf || s_.layout == CkptLayout::kMlx;
     if (mm && s_.towers) towers();
     out_.config = config(mm);
-    out_.generation_config = {{"bos_token_id", 2}, {"eos_token_id", {1, 3}}, {"pad_token_id", 0}, {"do_sample", true},
-                              {"temperature", 1.0}, {"top_k", 64}, {"top_p", 0.95}};
+    out_.generation_config = {{"bos_token_id", 2}, {"eos_token_id", {1, 3}}, {"pad_token_id", 0},
+                              {"do_sample", true}, {"temperature", 1.0},     {"top_k", 64},
+                              {"top_p", 0.95}};
     return std::move(out_.ckpt());
   }
 
@@ -164,17 +179,36 @@ class Builder {
   json text_config() const {
     json lt = json::array();
     for (int64_t i = 0; i < D::L; ++i) lt.push_back(is_full(i) ? "full_attention" : "sliding_attention");
-    json t = {{"model_type", "gemma4_text"}, {"vocab_size", D::V}, {"vocab_size_per_layer_input", D::V},
-              {"hidden_size", D::H}, {"hidden_size_per_layer_input", s_.ple ? D::P : 0}, {"intermediate_size", D::I},
-              {"num_hidden_layers", D::L}, {"num_attention_heads", D::nH}, {"num_key_value_heads", D::nKV},
-              {"num_global_key_value_heads", s_.k_eq_v ? json(D::nGlobalKV) : json(nullptr)}, {"head_dim", D::hd},
-              {"global_head_dim", D::ghd}, {"num_kv_shared_layers", s_.kv_shared_layers},
-              {"use_double_wide_mlp", s_.double_wide}, {"attention_k_eq_v", s_.k_eq_v}, {"enable_moe_block", s_.moe},
-              {"hidden_activation", "gelu_pytorch_tanh"}, {"rms_norm_eps", 1e-6}, {"sliding_window", 16},
-              {"max_position_embeddings", 4096}, {"final_logit_softcapping", 30.0}, {"tie_word_embeddings", s_.tied},
-              {"attention_bias", false}, {"pad_token_id", 0}, {"bos_token_id", 2}, {"eos_token_id", 1}, {"layer_types", lt},
+    json t = {{"model_type", "gemma4_text"},
+              {"vocab_size", D::V},
+              {"vocab_size_per_layer_input", D::V},
+              {"hidden_size", D::H},
+              {"hidden_size_per_layer_input", s_.ple ? D::P : 0},
+              {"intermediate_size", D::I},
+              {"num_hidden_layers", D::L},
+              {"num_attention_heads", D::nH},
+              {"num_key_value_heads", D::nKV},
+              {"num_global_key_value_heads", s_.k_eq_v ? json(D::nGlobalKV) : json(nullptr)},
+              {"head_dim", D::hd},
+              {"global_head_dim", D::ghd},
+              {"num_kv_shared_layers", s_.kv_shared_layers},
+              {"use_double_wide_mlp", s_.double_wide},
+              {"attention_k_eq_v", s_.k_eq_v},
+              {"enable_moe_block", s_.moe},
+              {"hidden_activation", "gelu_pytorch_tanh"},
+              {"rms_norm_eps", 1e-6},
+              {"sliding_window", 16},
+              {"max_position_embeddings", 4096},
+              {"final_logit_softcapping", 30.0},
+              {"tie_word_embeddings", s_.tied},
+              {"attention_bias", false},
+              {"pad_token_id", 0},
+              {"bos_token_id", 2},
+              {"eos_token_id", 1},
+              {"layer_types", lt},
               {"rope_parameters",
-               {{"full_attention", {{"rope_type", "proportional"}, {"partial_rotary_factor", 0.25}, {"rope_theta", 1000000.0}}},
+               {{"full_attention",
+                 {{"rope_type", "proportional"}, {"partial_rotary_factor", 0.25}, {"rope_theta", 1000000.0}}},
                 {"sliding_attention", {{"rope_type", "default"}, {"rope_theta", 10000.0}}}}}};
     if (s_.moe) t["num_experts"] = D::E, t["top_k_experts"] = D::topK, t["moe_intermediate_size"] = D::moeI;
     return t;
@@ -183,10 +217,14 @@ class Builder {
   json config(bool mm) {
     json c;
     if (mm) {
-      c = {{"model_type", "gemma4"}, {"architectures", {"Gemma4ForConditionalGeneration"}}, {"text_config", text_config()},
+      c = {{"model_type", "gemma4"},
+           {"architectures", {"Gemma4ForConditionalGeneration"}},
+           {"text_config", text_config()},
            {"vision_config", {{"model_type", "gemma4_vision"}, {"hidden_size", 16}}},
            {"audio_config", {{"model_type", "gemma4_audio"}, {"hidden_size", 16}}},
-           {"tie_word_embeddings", s_.tied}, {"eos_token_id", {1, 3}}, {"vocab_size", D::V}};
+           {"tie_word_embeddings", s_.tied},
+           {"eos_token_id", {1, 3}},
+           {"vocab_size", D::V}};
     } else {
       c = text_config();
       c["architectures"] = {"Gemma4ForCausalLM"};
@@ -238,7 +276,8 @@ void write_checkpoint(const std::string& dir, const TinyCheckpoint& ckpt, bool s
     index["weight_map"][k] = "model-0000" + std::to_string(s + 1) + "-of-00002.safetensors";
   }
   index["metadata"]["total_size"] = total;
-  for (int s = 0; s < 2; ++s) shards[s].write(dir + "/model-0000" + std::to_string(s + 1) + "-of-00002.safetensors");
+  for (int s = 0; s < 2; ++s)
+    shards[s].write(dir + "/model-0000" + std::to_string(s + 1) + "-of-00002.safetensors");
   write_text(dir + "/model.safetensors.index.json", index.dump(2));
 }
 

@@ -18,22 +18,22 @@ const char* ckpt_layout_name(CkptLayout l);  // "hf", "hf-text", "mlx", "mlx-tex
 
 struct TinyCheckpointSpec {
   CkptLayout layout = CkptLayout::kHf;
-  DType dtype = DType::BF16;      // float tensors (and MLX scales/biases)
-  int bits = 0;                   // 0: dense; else MLX affine for every linear and embedding
+  DType dtype = DType::BF16;  // float tensors (and MLX scales/biases)
+  int bits = 0;               // 0: dense; else MLX affine for every linear and embedding
   int group_size = 64;
-  bool mixed = false;             // MLPs at 8-bit g32 via per-module entries (mlx-vlm 2026-04 style)
+  bool mixed = false;                   // MLPs at 8-bit g32 via per-module entries (mlx-vlm 2026-04 style)
   bool quantize_ple_projection = true;  // false: per_layer_model_projection stays float
   bool ple_projection_false_entry = false;  // write `"...per_layer_model_projection": false`
-  bool shared_kv_present = true;  // KV-shared layers ship (unused) k_proj/v_proj/k_norm
-  bool ple = true;                // per-layer embeddings (E-series)
-  int kv_shared_layers = 2;       // of 5 layers (types s, s, f, s, f)
-  bool double_wide = false;       // use_double_wide_mlp
-  bool moe = false;               // 26B-style MoE block
-  bool k_eq_v = false;            // 31B/26B-style K=V full layers
+  bool shared_kv_present = true;            // KV-shared layers ship (unused) k_proj/v_proj/k_norm
+  bool ple = true;                          // per-layer embeddings (E-series)
+  int kv_shared_layers = 2;                 // of 5 layers (types s, s, f, s, f)
+  bool double_wide = false;                 // use_double_wide_mlp
+  bool moe = false;                         // 26B-style MoE block
+  bool k_eq_v = false;                      // 31B/26B-style K=V full layers
   bool tied = true;
   bool write_tied_lm_head = false;  // a redundant lm_head.weight although tied
-  bool towers = true;             // fake vision/audio tensors in multimodal layouts
-  bool sharded = false;           // two shards + model.safetensors.index.json
+  bool towers = true;               // fake vision/audio tensors in multimodal layouts
+  bool sharded = false;             // two shards + model.safetensors.index.json
   uint32_t seed = 1;
 };
 

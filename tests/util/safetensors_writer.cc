@@ -34,7 +34,9 @@ nlohmann::json SafetensorsWriter::header() const {
   if (!metadata_.empty()) h["__metadata__"] = metadata_;
   uint64_t off = 0;
   for (const auto& [name, t] : tensors_) {
-    h[name] = {{"dtype", std::string(dtype_name(t.dtype))}, {"shape", t.shape}, {"data_offsets", {off, off + t.bytes.size()}}};
+    h[name] = {{"dtype", std::string(dtype_name(t.dtype))},
+               {"shape", t.shape},
+               {"data_offsets", {off, off + t.bytes.size()}}};
     off += t.bytes.size();
   }
   return h;
@@ -46,8 +48,8 @@ std::vector<uint8_t> SafetensorsWriter::data() const {
   return d;
 }
 
-std::vector<uint8_t> SafetensorsWriter::assemble(const std::string& header_text, const std::vector<uint8_t>& data,
-                                                 int64_t declared_len) {
+std::vector<uint8_t> SafetensorsWriter::assemble(const std::string& header_text,
+                                                 const std::vector<uint8_t>& data, int64_t declared_len) {
   std::string h = header_text;
   while (h.size() % 8) h += ' ';
   uint64_t n = declared_len >= 0 ? uint64_t(declared_len) : h.size();
