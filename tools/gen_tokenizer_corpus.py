@@ -6,6 +6,10 @@
 Reads ../shared/assets/gemma3-tokenizer/tokenizer.json.gz and writes
   tests/fixtures/tokenizer/corpus.jsonl.gz         Gemma 3 tokenizer: encode + decode cases
   tests/fixtures/tokenizer/corpus_gemma4.jsonl.gz  Gemma 4 special-token variant (see RENAMES)
+  tests/fixtures/tokenizer/tiny_variants.jsonl.gz  small trained tokenizers exercising the
+      pipeline features Gemma's file does not use (Prepend, Split behaviours, Strip, no decoder,
+      unknown-token fusing, lstrip/rstrip/single_word/normalized added tokens); one line each:
+      {"name", "tokenizer": <tokenizer.json text>, "cases": [...]}
 
 Each line is one case:
   {"kind", "text" | "raw_b64", "add_bos", "parse_special", "ids", "decoded", "decoded_skip"}
@@ -22,7 +26,7 @@ import os
 import random
 import sys
 
-from tokenizers import Tokenizer
+from tokenizers import AddedToken, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ASSET = os.path.join(ROOT, "..", "shared", "assets", "gemma3-tokenizer", "tokenizer.json.gz")
@@ -178,7 +182,7 @@ def decode_case(tk, ids):
 
 def gemma3_cases(tk, rng):
     vocab = tk.get_vocab()
-    pieces = [p for p in vocab if not p.startswith("<unused")]
+    pieces = sorted(p for p in vocab if not p.startswith("<unused"))  # sorted: deterministic fixture
     byte_ids = [vocab["<0x%02X>" % b] for b in range(256)]
     special_ids = [0, 1, 2, 3, 105, 106, 255999, 256000, 262144]
     cases = []
@@ -248,6 +252,64 @@ def chat_texts(rng):
     return out
 
 
+TINY_TRAIN = MULTILINGUAL[:6] + CODE[:3] + ["hello world this is a test of the tokenizer", "ab abab ba aab"]
+
+TINY_TEXTS = [
+    "hello world", " ab x", "ab", "xab ab", "ab.", "(ab)", "a <x>  b", "<x>", "  <x>  ", "hi there you", "hi  there",
+    "ñandú 中 😀", "<sp>hello", "<sp> <sp>", "x<l>  y  <r>  z", "<l><r>", "", " ", "   ", "\n\n", "e e e", "eee",
+    "The quick brown fox", "tokenizer test of the", "zzz qqq", "  lead", "trail  ", "a\tb", "Zwölf Boxkämpfer",
+    "a▁b ▁▁ c", "▁ab▁",
+]
+
+SPLIT_BEHAVIORS = ["removed", "isolated", "merged_with_previous", "merged_with_next", "contiguous"]
+
+
+def tiny_tokenizer(normalizer, pre_tokenizer, decoder, byte_fallback=True, fuse_unk=True, vocab_size=400):
+    tok = Tokenizer(models.BPE(unk_token="<unk>", fuse_unk=fuse_unk, byte_fallback=byte_fallback))
+    tok.normalizer = normalizer
+    tok.pre_tokenizer = pre_tokenizer
+    tok.decoder = decoder
+    specials = ["<unk>", "<s>", "</s>"] + ["<0x%02X>" % b for b in range(256)]
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=specials, limit_alphabet=40, show_progress=False)
+    tok.train_from_iterator(TINY_TRAIN * 20, trainer)
+    tok.add_tokens([AddedToken("<x>", lstrip=True, rstrip=True), AddedToken("hi there", normalized=True),
+                    AddedToken("ab", single_word=True), AddedToken("<l>", lstrip=True, normalized=False),
+                    AddedToken("<r>", rstrip=True, normalized=False)])
+    tok.add_special_tokens([AddedToken("<sp>", normalized=False)])
+    return tok
+
+
+def tiny_variants(rng):
+    metaspace = "\u2581"
+    gemma_decoder = [decoders.Replace(metaspace, " "), decoders.ByteFallback(), decoders.Fuse()]
+    variants = [
+        ("prepend_split_next_strip", normalizers.Sequence([normalizers.Prepend(metaspace), normalizers.Replace(" ", metaspace)]),
+         pre_tokenizers.Split(metaspace, behavior="merged_with_next"),
+         decoders.Sequence(gemma_decoder + [decoders.Strip(" ", 1, 0)]), {}),
+        ("no_decoder_unk_fused", None, pre_tokenizers.Sequence([pre_tokenizers.Split(" ", behavior="isolated"),
+                                                                 pre_tokenizers.Split("e", behavior="removed")]),
+         None, {"byte_fallback": False}),
+        ("post_fuse_replace_strip", normalizers.Replace(" ", metaspace), pre_tokenizers.Split(metaspace, "merged_with_previous"),
+         decoders.Sequence([decoders.ByteFallback(), decoders.Fuse(), decoders.Replace(metaspace, " "),
+                            decoders.Replace("e e", "E"), decoders.Strip(" ", 2, 0)]),  # HF Strip panics when stop > len
+         {"byte_fallback": False, "fuse_unk": False}),
+    ]
+    for b in SPLIT_BEHAVIORS:
+        for invert in (False, True):
+            variants.append((f"split_{b}{'_inverted' if invert else ''}", normalizers.Replace(" ", metaspace),
+                             pre_tokenizers.Split(metaspace, behavior=b, invert=invert), decoders.Sequence(gemma_decoder), {}))
+    out = []
+    for name, norm, pre, dec, kw in variants:
+        tok = tiny_tokenizer(norm, pre, dec, **kw)
+        size = tok.get_vocab_size()
+        cases = [encode_case(tok, "tiny", t) for t in TINY_TEXTS]
+        cases += [encode_case(tok, "tiny", t, parse_special=False) for t in ["<sp>hello", "a<sp>"]]
+        cases += [encode_case(tok, "tiny_random", random_unicode(rng, rng.randint(1, 30))) for _ in range(15)]
+        cases += [decode_case(tok, [rng.randint(0, size + 2) for _ in range(rng.randint(1, 20))]) for _ in range(15)]
+        out.append({"name": name, "tokenizer": tok.to_str(), "cases": cases})
+    return out
+
+
 def main():
     raw = gzip.decompress(open(ASSET, "rb").read()).decode("utf-8")
     tk = Tokenizer.from_str(raw)
@@ -263,6 +325,7 @@ def main():
         cases4.append(encode_case(tk4, "chat", "<bos>" + t, parse_special=True))
         cases4.append(encode_case(tk4, "chat", t, parse_special=False))
     write(os.path.join(OUT_DIR, "corpus_gemma4.jsonl.gz"), cases4)
+    write(os.path.join(OUT_DIR, "tiny_variants.jsonl.gz"), tiny_variants(rng))
 
 
 def write(path, cases):

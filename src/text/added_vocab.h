@@ -21,6 +21,9 @@ struct AddedToken {
   bool rstrip = false;
   bool normalized = false;
   bool single_word = false;
+  // What decode / token_to_piece show: HF returns the normalized content for tokens with
+  // normalized=true (e.g. "▁ab" for "ab" under a Prepend("▁") normalizer). Set by AddedVocab.
+  std::string decoded;
 };
 
 // A piece of input: either text to tokenize further (id < 0) or a matched added token.

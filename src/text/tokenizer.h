@@ -56,7 +56,8 @@ class Tokenizer {
   std::vector<int32_t> encode(std::string_view text, bool add_bos = false, bool parse_special = true) const;
   std::string decode(std::span<const int32_t> ids, bool skip_special = false) const;
 
-  // The stored piece of id ("" when the id has none), e.g. "▁hello", "<0x0A>", "<bos>".
+  // The stored piece of id ("" when the id has none), e.g. "▁hello", "<0x0A>", "<bos>". As in HF
+  // id_to_token, an added token with normalized=true shows its normalized content.
   std::string token_to_piece(int32_t id) const;
   int32_t piece_to_id(std::string_view piece) const;  // -1 when absent
   bool is_special(int32_t id) const;
