@@ -164,6 +164,16 @@ TEST(Tokenizer, Gemma4SpecialTokensParity) {
   EXPECT_GT(checked, 100);
 }
 
+// A model directory: tokenizer.json(.gz) plus tokenizer_config.json(.gz) for bos/eos/add_bos.
+TEST(Tokenizer, ModelDirUsesTokenizerConfig) {
+  Tokenizer t = Tokenizer::from_file(EMBER_SOURCE_DIR "/../shared/assets/gemma3-tokenizer");
+  EXPECT_EQ(t.bos_id(), 2);
+  EXPECT_EQ(t.eos_id(), 106);  // Gemma 3 config: eos_token "<end_of_turn>"
+  EXPECT_EQ(t.pad_id(), 0);
+  EXPECT_TRUE(t.add_bos_default());
+  EXPECT_EQ(t.encode("Hello world", true), (std::vector<int32_t>{2, 9259, 1902}));
+}
+
 // Small trained tokenizers covering pipeline features Gemma's file does not use.
 TEST(Tokenizer, TinyVariantsParityWithHf) {
   auto variants = load_cases("tiny_variants.jsonl.gz");
