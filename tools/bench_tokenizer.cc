@@ -5,12 +5,11 @@
 // TEXT_FILE may be plain text, gzip, or a .jsonl[.gz] corpus whose lines hold {"text": ...}.
 // Without text files a synthetic English + code text (~8 MB) is used. Encode is reported for
 // the first pass (empty word cache) and for later passes (warm cache), best of 3, in thread CPU time.
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <chrono>
-#include <ctime>
 #include <cstdio>
+#include <ctime>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -91,8 +90,10 @@ int main(int argc, char** argv) {
     for (auto& t : texts) bytes += t.size();
 
     ember::Tokenizer tok = ember::Tokenizer::from_file(argv[1]);
-    std::printf("load: %.3f s CPU, %.3f s wall (best of 3, includes reading/inflating the file); vocab %zu, merges %zu\n",
-                best_load, best_load_wall, tok.vocab_size(), tok.merge_count());
+    std::printf(
+        "load: %.3f s CPU, %.3f s wall (best of 3, includes reading/inflating the file); vocab %zu, merges "
+        "%zu\n",
+        best_load, best_load_wall, tok.vocab_size(), tok.merge_count());
     std::printf("(throughput below is per CPU second of the one encoding thread)\n");
     size_t ntok = 0;
     double cold = 0, warm = 1e9;
@@ -107,8 +108,8 @@ int main(int argc, char** argv) {
         warm = std::min(warm, dt);
       }
     }
-    std::printf("encode: %.2f MB in %zu texts -> %zu tokens (%.2f bytes/token)\n", bytes / 1e6, texts.size(), ntok,
-                double(bytes) / double(ntok));
+    std::printf("encode: %.2f MB in %zu texts -> %zu tokens (%.2f bytes/token)\n", bytes / 1e6, texts.size(),
+                ntok, double(bytes) / double(ntok));
     std::printf("encode (first pass, cold cache): %.2f MB/s\n", bytes / 1e6 / cold);
     std::printf("encode (warm cache, best of 3):  %.2f MB/s\n", bytes / 1e6 / warm);
     std::vector<std::vector<int32_t>> ids;

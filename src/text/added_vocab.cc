@@ -87,15 +87,16 @@ uint32_t cp_at(std::string_view s, size_t pos, size_t& len) {
 // and non-ASCII code points outside the blocks of spaces, punctuation and symbols. Only
 // single_word tokens use it (Gemma has none).
 bool is_word_char(uint32_t cp) {
-  if (cp < 0x80) return (cp >= '0' && cp <= '9') || (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || cp == '_';
+  if (cp < 0x80)
+    return (cp >= '0' && cp <= '9') || (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || cp == '_';
   if (cp <= 0xBF) return cp == 0xAA || cp == 0xB5 || cp == 0xBA;  // Latin-1 punctuation/symbols
-  if (cp == 0xD7 || cp == 0xF7) return false;                      // multiplication, division signs
+  if (cp == 0xD7 || cp == 0xF7) return false;                     // multiplication, division signs
   if (is_unicode_whitespace(cp)) return false;
-  if (cp >= 0x2000 && cp <= 0x2BFF) return false;   // punctuation, symbols, arrows, math, box drawing
-  if (cp >= 0x3000 && cp <= 0x303F) return false;   // CJK punctuation
-  if (cp >= 0xFE30 && cp <= 0xFE4F) return false;   // CJK compatibility forms
-  if (cp >= 0xFF00 && cp <= 0xFF0F) return false;   // fullwidth punctuation
-  if (cp >= 0x1F000 && cp <= 0x1FAFF) return false; // emoji and pictographs
+  if (cp >= 0x2000 && cp <= 0x2BFF) return false;    // punctuation, symbols, arrows, math, box drawing
+  if (cp >= 0x3000 && cp <= 0x303F) return false;    // CJK punctuation
+  if (cp >= 0xFE30 && cp <= 0xFE4F) return false;    // CJK compatibility forms
+  if (cp >= 0xFF00 && cp <= 0xFF0F) return false;    // fullwidth punctuation
+  if (cp >= 0x1F000 && cp <= 0x1FAFF) return false;  // emoji and pictographs
   return true;
 }
 }  // namespace

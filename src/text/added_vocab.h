@@ -51,7 +51,7 @@ class AddedVocab {
 
  private:
   struct Trie {
-    std::vector<int32_t> nodes;                  // node -> token index (or -1)
+    std::vector<int32_t> nodes;                   // node -> token index (or -1)
     std::unordered_map<uint64_t, int32_t> edges;  // (node << 8 | byte) -> child
     bool first_byte[256] = {};
     void insert(std::string_view key, int32_t token);

@@ -58,7 +58,8 @@ void PieceMap::add(std::string_view piece, int32_t id) {
   size_t h = hv & mask;
   while (table_[h].id >= 0) {
     Slot& e = table_[h];
-    if (e.tag == tag && e.length == piece.size() && std::memcmp(arena_.data() + e.offset, piece.data(), piece.size()) == 0) {
+    if (e.tag == tag && e.length == piece.size() &&
+        std::memcmp(arena_.data() + e.offset, piece.data(), piece.size()) == 0) {
       e.id = id;
       return;
     }
@@ -77,7 +78,8 @@ int32_t PieceMap::find(std::string_view piece) const {
   size_t h = hv & mask;
   while (table_[h].id >= 0) {
     const Slot& e = table_[h];
-    if (e.tag == tag && e.length == piece.size() && std::memcmp(arena_.data() + e.offset, piece.data(), piece.size()) == 0) {
+    if (e.tag == tag && e.length == piece.size() &&
+        std::memcmp(arena_.data() + e.offset, piece.data(), piece.size()) == 0) {
       return e.id;
     }
     h = (h + 1) & mask;

@@ -1,7 +1,8 @@
 #include "text/tokenizer.h"
 
-#include <nlohmann/json.hpp>
 #include <sys/stat.h>
+
+#include <nlohmann/json.hpp>
 
 #include "core/gzip.h"
 #include "core/status.h"
@@ -49,7 +50,8 @@ void apply_tokenizer_config(const std::string& path, Tokenizer::Impl& impl) {
     if (piece.empty()) return;
     int32_t id = impl.added.find(piece);
     if (id < 0) id = impl.model->piece_to_id(piece);
-    if (id < 0) fail(ErrorCode::kInvalidCheckpoint, path, ": ", key, " \"", piece, "\" is not in the vocabulary");
+    if (id < 0)
+      fail(ErrorCode::kInvalidCheckpoint, path, ": ", key, " \"", piece, "\" is not in the vocabulary");
     slot = id;
   };
   id_of("bos_token", impl.bos);
@@ -122,13 +124,16 @@ Tokenizer Tokenizer::from_vocab(const VocabData& v) {
     fail(ErrorCode::kUnsupported, src, ": tokenizer model \"", v.model,
          "\" is not supported (supported: BPE vocabularies with merges: gemma4)");
   }
-  if (v.merges.empty()) fail(ErrorCode::kUnsupported, src, ": vocabulary has no merges (score-based SentencePiece)");
+  if (v.merges.empty())
+    fail(ErrorCode::kUnsupported, src, ": vocabulary has no merges (score-based SentencePiece)");
   if (!v.token_types.empty() && v.token_types.size() != v.tokens.size()) {
-    fail(ErrorCode::kInvalidCheckpoint, src, ": ", v.tokens.size(), " tokens but ", v.token_types.size(), " token types");
+    fail(ErrorCode::kInvalidCheckpoint, src, ": ", v.tokens.size(), " tokens but ", v.token_types.size(),
+         " token types");
   }
   auto check_id = [&](int32_t id, const char* what) {
     if (id < -1 || id >= static_cast<int64_t>(v.tokens.size())) {
-      fail(ErrorCode::kInvalidCheckpoint, src, ": ", what, " id ", id, " is out of range (", v.tokens.size(), " tokens)");
+      fail(ErrorCode::kInvalidCheckpoint, src, ": ", what, " id ", id, " is out of range (", v.tokens.size(),
+           " tokens)");
     }
   };
   check_id(v.bos_id, "BOS");
@@ -142,7 +147,8 @@ Tokenizer Tokenizer::from_vocab(const VocabData& v) {
   opt.fuse_unk = true;
   for (size_t i = 0; i < v.tokens.size(); ++i) {
     if (v.tokens[i].empty()) fail(ErrorCode::kInvalidCheckpoint, src, ": token ", i, " is empty");
-    if (!text::utf8_valid(v.tokens[i])) fail(ErrorCode::kInvalidCheckpoint, src, ": token ", i, " is not valid UTF-8");
+    if (!text::utf8_valid(v.tokens[i]))
+      fail(ErrorCode::kInvalidCheckpoint, src, ": token ", i, " is not valid UTF-8");
   }
   impl->model = std::make_unique<text::BpeModel>(v.tokens, opt);
   int32_t unk = v.unk_id >= 0 ? v.unk_id : impl->model->piece_to_id("<unk>");
@@ -152,19 +158,22 @@ Tokenizer Tokenizer::from_vocab(const VocabData& v) {
     const std::string& m = v.merges[r];
     size_t sp = m.find(' ');
     if (sp == std::string::npos || m.find(' ', sp + 1) != std::string::npos) {
-      fail(ErrorCode::kInvalidCheckpoint, src, ": merge ", r, " \"", m, "\" is not two space-separated tokens");
+      fail(ErrorCode::kInvalidCheckpoint, src, ": merge ", r, " \"", m,
+           "\" is not two space-separated tokens");
     }
     std::string_view a(m.data(), sp), b(m.data() + sp + 1, m.size() - sp - 1);
     int32_t l = impl->model->piece_to_id(a), rr = impl->model->piece_to_id(b);
     int32_t res = impl->model->piece_to_id(std::string(a) + std::string(b));
-    if (l < 0 || rr < 0 || res < 0) fail(ErrorCode::kInvalidCheckpoint, src, ": merge ", r, " \"", m, "\" uses unknown tokens");
+    if (l < 0 || rr < 0 || res < 0)
+      fail(ErrorCode::kInvalidCheckpoint, src, ": merge ", r, " \"", m, "\" uses unknown tokens");
     impl->model->add_merge(l, rr, res);
     impl->merges.emplace_back(l, rr);
   }
   impl->model->finalize();
   for (size_t i = 0; i < v.token_types.size(); ++i) {
     int32_t t = v.token_types[i];
-    if (t == VocabData::kControl || t == VocabData::kUnknown || t == VocabData::kUserDefined || t == VocabData::kUnused) {
+    if (t == VocabData::kControl || t == VocabData::kUnknown || t == VocabData::kUserDefined ||
+        t == VocabData::kUnused) {
       AddedToken at;
       at.id = static_cast<int32_t>(i);
       at.content = v.tokens[i];
@@ -291,7 +300,8 @@ VocabData Tokenizer::to_vocab_data() const {
                                     : VocabData::kUserDefined;
   }
   v.merges.reserve(impl_->merges.size());
-  for (auto [l, r] : impl_->merges) v.merges.push_back(impl_->model->id_to_piece(l) + " " + impl_->model->id_to_piece(r));
+  for (auto [l, r] : impl_->merges)
+    v.merges.push_back(impl_->model->id_to_piece(l) + " " + impl_->model->id_to_piece(r));
   v.bos_id = impl_->bos;
   v.eos_id = impl_->eos;
   v.pad_id = impl_->pad;

@@ -24,14 +24,21 @@ class DecodeStream;
 
 // The raw vocabulary as GGUF stores it (tokenizer.ggml.*), for Tokenizer::from_vocab.
 struct VocabData {
-  std::string model = "gemma4";          // tokenizer.ggml.model: BPE vocabularies with merges
-  std::vector<std::string> tokens;       // tokenizer.ggml.tokens, index = id
-  std::vector<float> scores;             // tokenizer.ggml.scores (optional, unused by BPE)
-  std::vector<int32_t> token_types;      // tokenizer.ggml.token_type (llama.cpp enum, below)
-  std::vector<std::string> merges;       // tokenizer.ggml.merges: "left right", by rank
+  std::string model = "gemma4";      // tokenizer.ggml.model: BPE vocabularies with merges
+  std::vector<std::string> tokens;   // tokenizer.ggml.tokens, index = id
+  std::vector<float> scores;         // tokenizer.ggml.scores (optional, unused by BPE)
+  std::vector<int32_t> token_types;  // tokenizer.ggml.token_type (llama.cpp enum, below)
+  std::vector<std::string> merges;   // tokenizer.ggml.merges: "left right", by rank
   int32_t bos_id = -1, eos_id = -1, pad_id = -1, unk_id = -1;
   bool add_bos = false;
-  enum TokenType : int32_t { kNormal = 1, kUnknown = 2, kControl = 3, kUserDefined = 4, kUnused = 5, kByte = 6 };
+  enum TokenType : int32_t {
+    kNormal = 1,
+    kUnknown = 2,
+    kControl = 3,
+    kUserDefined = 4,
+    kUnused = 5,
+    kByte = 6
+  };
 };
 
 class Tokenizer {

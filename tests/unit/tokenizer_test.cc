@@ -1,8 +1,10 @@
 // Tokenizer parity with HF `tokenizers` on the committed corpus (tools/gen_tokenizer_corpus.py),
 // streaming detokenization, GGUF-style construction, and error reporting.
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
+#include "text/tokenizer.h"
 
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -10,7 +12,6 @@
 #include "core/gzip.h"
 #include "ember/error.hpp"
 #include "text/detokenizer.h"
-#include "text/tokenizer.h"
 #include "text/utf8.h"
 
 namespace ember {
@@ -67,7 +68,8 @@ const Tokenizer& gemma3() {
 // Same text edit as make_gemma4_json in tools/gen_tokenizer_corpus.py.
 std::string make_gemma4_json(std::string text, const nlohmann::json& renames) {
   auto replace_all = [](std::string& s, const std::string& from, const std::string& to) {
-    for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) s.replace(at, from.size(), to);
+    for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
+      s.replace(at, from.size(), to);
   };
   for (const auto& r : renames) {
     std::string old_q = nlohmann::json(r[0].get<std::string>()).dump();
@@ -92,15 +94,18 @@ int check_cases(const Tokenizer& tok, const std::vector<nlohmann::json>& cases, 
     ++n;
     std::vector<int32_t> want = c["ids"].get<std::vector<int32_t>>();
     if (c["kind"] != "decode") {
-      std::vector<int32_t> got = tok.encode(case_input(c), c["add_bos"].get<bool>(), c["parse_special"].get<bool>());
+      std::vector<int32_t> got =
+          tok.encode(case_input(c), c["add_bos"].get<bool>(), c["parse_special"].get<bool>());
       if (got != want) {
-        if (++bad <= 5) ADD_FAILURE() << "encode mismatch in case " << i << " (" << c["kind"] << "): " << c.dump();
+        if (++bad <= 5)
+          ADD_FAILURE() << "encode mismatch in case " << i << " (" << c["kind"] << "): " << c.dump();
         continue;
       }
     }
     std::string dec = tok.decode(want), dec_skip = tok.decode(want, true);
     if (dec != c["decoded"].get<std::string>() || dec_skip != c["decoded_skip"].get<std::string>()) {
-      if (++bad <= 5) ADD_FAILURE() << "decode mismatch in case " << i << " (" << c["kind"] << "): got '" << dec << "'";
+      if (++bad <= 5)
+        ADD_FAILURE() << "decode mismatch in case " << i << " (" << c["kind"] << "): got '" << dec << "'";
     }
   }
   if (checked) *checked = n;
@@ -269,7 +274,8 @@ std::string tiny_json(const std::string& model_extra, const std::string& top_ext
     "decoder": {"type": "Sequence", "decoders": [{"type": "Replace", "pattern": {"String": "\u2581"}, "content": " "},
                {"type": "ByteFallback"}, {"type": "Fuse"}, {"type": "Strip", "content": " ", "start": 1, "stop": 0}]},)" +
          top_extra + R"(
-    "model": {"type": "BPE", "unk_token": "<unk>", "fuse_unk": true, "byte_fallback": false, )" + model_extra +
+    "model": {"type": "BPE", "unk_token": "<unk>", "fuse_unk": true, "byte_fallback": false, )" +
+         model_extra +
          R"( "vocab": {"<bos>": 0, "<unk>": 1, "a": 2, "b": 3, "ab": 4, "\u2581": 5, "\u2581ab": 6, "<x>": 7},
       "merges": [["a", "b"], "\u2581 ab"]}})";
 }
@@ -277,12 +283,13 @@ std::string tiny_json(const std::string& model_extra, const std::string& top_ext
 TEST(Tokenizer, TinyTokenizerFeatures) {
   Tokenizer t = Tokenizer::from_json(tiny_json(""), "tiny.json");
   EXPECT_EQ(t.encode("ab ab"), (std::vector<int32_t>{4, 6}));
-  EXPECT_EQ(t.encode("zzab"), (std::vector<int32_t>{1, 4}));          // fused unknowns
+  EXPECT_EQ(t.encode("zzab"), (std::vector<int32_t>{1, 4}));            // fused unknowns
   EXPECT_EQ(t.encode("ab  <x>  ab"), (std::vector<int32_t>{4, 7, 4}));  // lstrip/rstrip eat spaces
-  EXPECT_EQ(t.encode("<bos>ab", false, false), (std::vector<int32_t>{1, 3, 1, 4}));  // "<", "b", "os>" (fused)
+  EXPECT_EQ(t.encode("<bos>ab", false, false),
+            (std::vector<int32_t>{1, 3, 1, 4}));             // "<", "b", "os>" (fused)
   EXPECT_EQ(t.decode(std::vector<int32_t>{6, 6}), "ab ab");  // Strip removes the leading space
   Detokenizer d(t);
-  EXPECT_EQ(d.push(5), "");  // a leading space may still be stripped
+  EXPECT_EQ(d.push(5), "");     // a leading space may still be stripped
   EXPECT_EQ(d.push(6), " ab");  // as decode({5, 6}): one leading space stripped
 }
 
@@ -298,15 +305,18 @@ void expect_error(const std::string& json, ErrorCode code, const std::string& ne
 
 TEST(Tokenizer, ClearErrors) {
   std::string good = tiny_json("");
-  expect_error(tiny_json("").replace(good.find("\"BPE\""), 5, "\"Unigram\""), ErrorCode::kUnsupported, "Unigram");
+  expect_error(tiny_json("").replace(good.find("\"BPE\""), 5, "\"Unigram\""), ErrorCode::kUnsupported,
+               "Unigram");
   std::string nfkc = good;
   nfkc.replace(nfkc.find("\"Replace\""), 9, "\"NFKC\"");
   expect_error(nfkc, ErrorCode::kUnsupported, "normalizer type \"NFKC\"");
-  expect_error(tiny_json("", R"("pre_tokenizer": {"type": "ByteLevel"},)"), ErrorCode::kUnsupported, "ByteLevel");
+  expect_error(tiny_json("", R"("pre_tokenizer": {"type": "ByteLevel"},)"), ErrorCode::kUnsupported,
+               "ByteLevel");
   std::string bad_merge = good;
   bad_merge.replace(bad_merge.find("[\"a\", \"b\"]"), 10, "[\"a\", \"q\"]");
   expect_error(bad_merge, ErrorCode::kCorruptFile, "merge token \"q\"");
-  expect_error("{\n  \"model\": {\"type\": \"BPE\",\n  \"vocab\": {\"a\": 1,}}}", ErrorCode::kCorruptFile, "bad.json:3:");
+  expect_error("{\n  \"model\": {\"type\": \"BPE\",\n  \"vocab\": {\"a\": 1,}}}", ErrorCode::kCorruptFile,
+               "bad.json:3:");
   expect_error("[]", ErrorCode::kCorruptFile, "top level");
   expect_error(good.substr(0, good.size() / 2), ErrorCode::kCorruptFile, "bad.json:");
   expect_error(tiny_json("\"dropout\": 0.1,"), ErrorCode::kCorruptFile, "dropout");
@@ -320,7 +330,13 @@ TEST(Tokenizer, ClearErrors) {
 
 TEST(Utf8, SanitizeMatchesPythonReplace) {
   // Python: b"\xe4\xb8a\xf0\x9f\x98\xed\xa0\x80\xc0\xaf\xff".decode("utf-8", "replace")
-  std::string in = "\xe4\xb8" "a" "\xf0\x9f\x98" "\xed\xa0\x80" "\xc0\xaf" "\xff";
+  std::string in =
+      "\xe4\xb8"
+      "a"
+      "\xf0\x9f\x98"
+      "\xed\xa0\x80"
+      "\xc0\xaf"
+      "\xff";
   std::string r = "\xEF\xBF\xBD";
   EXPECT_EQ(text::utf8_sanitize(in), r + "a" + r + r + r + r + r + r + r);
 }
