@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <atomic>
 #include <sstream>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -134,6 +136,23 @@ TEST(Tokenizer, Gemma3ParityWithHf) {
   int checked = 0;
   EXPECT_EQ(check_cases(gemma3(), cases, &checked), 0);
   EXPECT_EQ(checked, static_cast<int>(cases.size()));
+
+  // encode is const and safe to call from several threads (shared word cache, try_lock).
+  std::vector<std::thread> threads;
+  std::atomic<int> thread_bad{0};
+  for (int k = 0; k < 4; ++k) {
+    threads.emplace_back([&] {
+      for (const auto& c : cases) {
+        if (c["kind"] == "decode") continue;
+        if (t.encode(case_input(c), c["add_bos"].get<bool>(), c["parse_special"].get<bool>()) !=
+            c["ids"].get<std::vector<int32_t>>()) {
+          ++thread_bad;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(thread_bad.load(), 0);
 
   // Encode never fails on arbitrary bytes; invalid UTF-8 is repaired like Python's "replace".
   const Tokenizer& tok = t;
