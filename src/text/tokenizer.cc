@@ -155,17 +155,22 @@ Tokenizer Tokenizer::from_vocab(const VocabData& v) {
   impl->model->set_unk_id(unk);
   impl->merges.reserve(v.merges.size());
   for (size_t r = 0; r < v.merges.size(); ++r) {
+    // "left right"; a piece may itself contain a space, so try every split point and take the
+    // first whose halves and concatenation are all in the vocabulary.
     const std::string& m = v.merges[r];
-    size_t sp = m.find(' ');
-    if (sp == std::string::npos || m.find(' ', sp + 1) != std::string::npos) {
-      fail(ErrorCode::kInvalidCheckpoint, src, ": merge ", r, " \"", m,
-           "\" is not two space-separated tokens");
+    int32_t l = -1, rr = -1, res = -1;
+    for (size_t sp = m.find(' '); sp != std::string::npos && res < 0; sp = m.find(' ', sp + 1)) {
+      l = impl->model->piece_to_id(std::string_view(m.data(), sp));
+      rr = impl->model->piece_to_id(std::string_view(m.data() + sp + 1, m.size() - sp - 1));
+      if (l >= 0 && rr >= 0) {
+        std::string joined = m.substr(0, sp) + m.substr(sp + 1);
+        res = impl->model->piece_to_id(joined);
+      }
     }
-    std::string_view a(m.data(), sp), b(m.data() + sp + 1, m.size() - sp - 1);
-    int32_t l = impl->model->piece_to_id(a), rr = impl->model->piece_to_id(b);
-    int32_t res = impl->model->piece_to_id(std::string(a) + std::string(b));
-    if (l < 0 || rr < 0 || res < 0)
-      fail(ErrorCode::kInvalidCheckpoint, src, ": merge ", r, " \"", m, "\" uses unknown tokens");
+    if (res < 0) {
+      fail(ErrorCode::kInvalidCheckpoint, src, ": merge ", r, " \"", m,
+           "\" is not two vocabulary tokens separated by a space whose concatenation is a token");
+    }
     impl->model->add_merge(l, rr, res);
     impl->merges.emplace_back(l, rr);
   }

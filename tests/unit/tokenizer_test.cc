@@ -4,11 +4,11 @@
 
 #include <gtest/gtest.h>
 
-#include <nlohmann/json.hpp>
 #include <atomic>
+#include <nlohmann/json.hpp>
 #include <sstream>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/gzip.h"
@@ -280,6 +280,48 @@ TEST(Tokenizer, FromVocabMatchesJson) {
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::kUnsupported);
   }
+}
+
+TEST(Tokenizer, FromVocabSmall) {
+  VocabData v;
+  v.tokens = {"<pad>",
+              "<eos>",
+              "<bos>",
+              "<unk>",
+              "a",
+              "b",
+              "ab",
+              "\xE2\x96\x81",
+              "\xE2\x96\x81"
+              "ab"};
+  v.token_types = {3, 3, 3, 2, 1, 1, 1, 1, 1};
+  v.merges = {"a b", "\xE2\x96\x81 ab"};
+  v.bos_id = 2;
+  v.eos_id = 1;
+  Tokenizer t = Tokenizer::from_vocab(v);
+  EXPECT_EQ(t.encode("ab ab"), (std::vector<int32_t>{6, 8}));
+  EXPECT_EQ(t.encode("<bos>ab zz", true), (std::vector<int32_t>{2, 2, 6, 7, 3}));  // "zz": one fused unknown
+  EXPECT_EQ(t.decode(std::vector<int32_t>{2, 6, 8}, true), "ab ab");
+  auto expect_code = [](VocabData bad, ErrorCode code) {
+    try {
+      Tokenizer::from_vocab(bad);
+      ADD_FAILURE() << "expected an error";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), code) << e.what();
+    }
+  };
+  VocabData bad = v;
+  bad.merges = {"a q"};
+  expect_code(bad, ErrorCode::kInvalidCheckpoint);
+  bad = v;
+  bad.model = "llama";
+  expect_code(bad, ErrorCode::kUnsupported);
+  bad = v;
+  bad.bos_id = 99;
+  expect_code(bad, ErrorCode::kInvalidCheckpoint);
+  bad = v;
+  bad.token_types.pop_back();
+  expect_code(bad, ErrorCode::kInvalidCheckpoint);
 }
 
 // ---------------------------------------------------------------------------- small files
