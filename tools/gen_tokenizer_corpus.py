@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Builds the tokenizer parity fixtures with the reference HF `tokenizers` package.
 
-    python3 tools/gen_tokenizer_corpus.py            # from the repository root
+    python3 tools/gen_tokenizer_corpus.py [--only gemma3|gemma4|tiny]   # from the repository root
 
 Reads ../shared/assets/gemma3-tokenizer/tokenizer.json.gz and writes
   tests/fixtures/tokenizer/corpus.jsonl.gz         Gemma 3 tokenizer: encode + decode cases
@@ -33,12 +33,14 @@ ASSET = os.path.join(ROOT, "..", "shared", "assets", "gemma3-tokenizer", "tokeni
 OUT_DIR = os.path.join(ROOT, "tests", "fixtures", "tokenizer")
 
 # Gemma 4 special tokens (reference/gemma4-text.md §6.2): [Gemma 3 content, Gemma 4 content, special].
+# All are special in Gemma 4's tokenizer.json (third-party test fixtures of the real file show
+# e.g. <|tool_response>, <|channel>, <|"|> with "special": true).
 RENAMES = [
-    ["<unused40>", "<|tool>", False], ["<unused41>", "<tool|>", False],
-    ["<unused42>", "<|tool_call>", False], ["<unused43>", "<tool_call|>", False],
-    ["<unused44>", "<|tool_response>", False], ["<unused45>", "<tool_response|>", False],
-    ["<unused46>", '<|"|>', False], ["<unused92>", "<|think|>", False],
-    ["<unused94>", "<|channel>", False], ["<unused95>", "<channel|>", False],
+    ["<unused40>", "<|tool>", True], ["<unused41>", "<tool|>", True],
+    ["<unused42>", "<|tool_call>", True], ["<unused43>", "<tool_call|>", True],
+    ["<unused44>", "<|tool_response>", True], ["<unused45>", "<tool_response|>", True],
+    ["<unused46>", '<|"|>', True], ["<unused92>", "<|think|>", True],
+    ["<unused94>", "<|channel>", True], ["<unused95>", "<channel|>", True],
     ["<start_of_turn>", "<|turn>", True], ["<end_of_turn>", "<turn|>", True],
     ["<start_of_image>", "<|image>", True], ["<end_of_image>", "<|audio>", True],
     ["<unused2978>", "<|image|>", True], ["<unused2979>", "<|audio|>", True],
@@ -245,6 +247,12 @@ def chat_texts(rng):
         "<|turn>user\n\n\n<|video|>\n\n<|image><|image|><|image|><image|> <|audio><|audio|><audio|><turn|>\n",
         "<|channel>thought\nLet me think step by step.\n1. First\n2. Second<channel|>The answer is 42.<turn|>",
         "plain text mentioning <|turn> and <turn|> and <start_of_turn> literally",
+        # A tools system turn as the Gemma 4 template renders it.
+        "<bos><|turn>system\n<|tool>declaration:get_current_time{description:<|\"|>Get the host's current local date "
+        "and time.<|\"|>,parameters:{type:<|\"|>OBJECT<|\"|>}}<tool|><|tool>declaration:get_weather{description:"
+        "<|\"|>Get the weather for a city.<|\"|>,parameters:{properties:{location:{description:<|\"|>The city name"
+        "<|\"|>,type:<|\"|>STRING<|\"|>}},required:[<|\"|>location<|\"|>],type:<|\"|>OBJECT<|\"|>}}<tool|><turn|>\n"
+        "<|turn>user\nWhat time is it?<turn|>\n<|turn>model\n",
     ]
     out = list(base)
     for _ in range(30):
@@ -311,21 +319,24 @@ def tiny_variants(rng):
 
 
 def main():
+    # --only gemma3|gemma4|tiny regenerates one file (HF's BPE trainer is not deterministic, so
+    # regenerating tiny_variants changes it even when nothing else changed).
+    only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else None
     raw = gzip.decompress(open(ASSET, "rb").read()).decode("utf-8")
     tk = Tokenizer.from_str(raw)
-    rng = random.Random(20261128)
     os.makedirs(OUT_DIR, exist_ok=True)
-    cases = gemma3_cases(tk, rng)
-    write(os.path.join(OUT_DIR, "corpus.jsonl.gz"), cases)
-
-    tk4 = Tokenizer.from_str(make_gemma4_json(raw, RENAMES))
-    cases4 = [{"renames": RENAMES}]
-    for t in chat_texts(rng):
-        cases4.append(encode_case(tk4, "chat", t))
-        cases4.append(encode_case(tk4, "chat", "<bos>" + t, parse_special=True))
-        cases4.append(encode_case(tk4, "chat", t, parse_special=False))
-    write(os.path.join(OUT_DIR, "corpus_gemma4.jsonl.gz"), cases4)
-    write(os.path.join(OUT_DIR, "tiny_variants.jsonl.gz"), tiny_variants(rng))
+    if only in (None, "gemma3"):
+        write(os.path.join(OUT_DIR, "corpus.jsonl.gz"), gemma3_cases(tk, random.Random(20261128)))
+    if only in (None, "gemma4"):
+        tk4 = Tokenizer.from_str(make_gemma4_json(raw, RENAMES))
+        cases4 = [{"renames": RENAMES}]
+        for t in chat_texts(random.Random(4)):
+            cases4.append(encode_case(tk4, "chat", t))
+            cases4.append(encode_case(tk4, "chat", "<bos>" + t, parse_special=True))
+            cases4.append(encode_case(tk4, "chat", t, parse_special=False))
+        write(os.path.join(OUT_DIR, "corpus_gemma4.jsonl.gz"), cases4)
+    if only in (None, "tiny"):
+        write(os.path.join(OUT_DIR, "tiny_variants.jsonl.gz"), tiny_variants(random.Random(5)))
 
 
 def write(path, cases):
