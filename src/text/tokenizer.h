@@ -58,6 +58,8 @@ class Tokenizer {
   Tokenizer& operator=(Tokenizer&&) noexcept;
   ~Tokenizer();
 
+  // add_bos prepends bos_id() (text that already starts with "<bos>", like a rendered chat
+  // template, must not get a second one: reference §6.1).
   // parse_special=false leaves special-token text (e.g. "<bos>") as plain text, like HF's
   // encode_special_tokens=true; non-special added tokens are still matched.
   std::vector<int32_t> encode(std::string_view text, bool add_bos = false, bool parse_special = true) const;
