@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
 """Builds the tokenizer parity fixtures with the reference HF `tokenizers` package.
 
-    python3 tools/gen_tokenizer_corpus.py            # from the repository root
+    python3 tools/gen_tokenizer_corpus.py [--only gemma3|gemma4|tiny]   # from the repository root
 
 Reads ../shared/assets/gemma3-tokenizer/tokenizer.json.gz and writes
   tests/fixtures/tokenizer/corpus.jsonl.gz         Gemma 3 tokenizer: encode + decode cases
   tests/fixtures/tokenizer/corpus_gemma4.jsonl.gz  Gemma 4 special-token variant (see RENAMES)
+  tests/fixtures/tokenizer/tiny_variants.jsonl.gz  small trained tokenizers exercising the
+      pipeline features Gemma's file does not use (Prepend, Split behaviours, Strip, no decoder,
+      unknown-token fusing, lstrip/rstrip/single_word/normalized added tokens); one line each:
+      {"name", "tokenizer": <tokenizer.json text>, "cases": [...]}
 
 Each line is one case:
   {"kind", "text" | "raw_b64", "add_bos", "parse_special", "ids", "decoded", "decoded_skip"}
@@ -22,19 +26,21 @@ import os
 import random
 import sys
 
-from tokenizers import Tokenizer
+from tokenizers import AddedToken, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ASSET = os.path.join(ROOT, "..", "shared", "assets", "gemma3-tokenizer", "tokenizer.json.gz")
 OUT_DIR = os.path.join(ROOT, "tests", "fixtures", "tokenizer")
 
 # Gemma 4 special tokens (reference/gemma4-text.md §6.2): [Gemma 3 content, Gemma 4 content, special].
+# All are special in Gemma 4's tokenizer.json (third-party test fixtures of the real file show
+# e.g. <|tool_response>, <|channel>, <|"|> with "special": true).
 RENAMES = [
-    ["<unused40>", "<|tool>", False], ["<unused41>", "<tool|>", False],
-    ["<unused42>", "<|tool_call>", False], ["<unused43>", "<tool_call|>", False],
-    ["<unused44>", "<|tool_response>", False], ["<unused45>", "<tool_response|>", False],
-    ["<unused46>", '<|"|>', False], ["<unused92>", "<|think|>", False],
-    ["<unused94>", "<|channel>", False], ["<unused95>", "<channel|>", False],
+    ["<unused40>", "<|tool>", True], ["<unused41>", "<tool|>", True],
+    ["<unused42>", "<|tool_call>", True], ["<unused43>", "<tool_call|>", True],
+    ["<unused44>", "<|tool_response>", True], ["<unused45>", "<tool_response|>", True],
+    ["<unused46>", '<|"|>', True], ["<unused92>", "<|think|>", True],
+    ["<unused94>", "<|channel>", True], ["<unused95>", "<channel|>", True],
     ["<start_of_turn>", "<|turn>", True], ["<end_of_turn>", "<turn|>", True],
     ["<start_of_image>", "<|image>", True], ["<end_of_image>", "<|audio>", True],
     ["<unused2978>", "<|image|>", True], ["<unused2979>", "<|audio|>", True],
@@ -178,7 +184,7 @@ def decode_case(tk, ids):
 
 def gemma3_cases(tk, rng):
     vocab = tk.get_vocab()
-    pieces = [p for p in vocab if not p.startswith("<unused")]
+    pieces = sorted(p for p in vocab if not p.startswith("<unused"))  # sorted: deterministic fixture
     byte_ids = [vocab["<0x%02X>" % b] for b in range(256)]
     special_ids = [0, 1, 2, 3, 105, 106, 255999, 256000, 262144]
     cases = []
@@ -241,6 +247,12 @@ def chat_texts(rng):
         "<|turn>user\n\n\n<|video|>\n\n<|image><|image|><|image|><image|> <|audio><|audio|><audio|><turn|>\n",
         "<|channel>thought\nLet me think step by step.\n1. First\n2. Second<channel|>The answer is 42.<turn|>",
         "plain text mentioning <|turn> and <turn|> and <start_of_turn> literally",
+        # A tools system turn as the Gemma 4 template renders it.
+        "<bos><|turn>system\n<|tool>declaration:get_current_time{description:<|\"|>Get the host's current local date "
+        "and time.<|\"|>,parameters:{type:<|\"|>OBJECT<|\"|>}}<tool|><|tool>declaration:get_weather{description:"
+        "<|\"|>Get the weather for a city.<|\"|>,parameters:{properties:{location:{description:<|\"|>The city name"
+        "<|\"|>,type:<|\"|>STRING<|\"|>}},required:[<|\"|>location<|\"|>],type:<|\"|>OBJECT<|\"|>}}<tool|><turn|>\n"
+        "<|turn>user\nWhat time is it?<turn|>\n<|turn>model\n",
     ]
     out = list(base)
     for _ in range(30):
@@ -248,21 +260,83 @@ def chat_texts(rng):
     return out
 
 
+TINY_TRAIN = MULTILINGUAL[:6] + CODE[:3] + ["hello world this is a test of the tokenizer", "ab abab ba aab"]
+
+TINY_TEXTS = [
+    "hello world", " ab x", "ab", "xab ab", "ab.", "(ab)", "a <x>  b", "<x>", "  <x>  ", "hi there you", "hi  there",
+    "ñandú 中 😀", "<sp>hello", "<sp> <sp>", "x<l>  y  <r>  z", "<l><r>", "", " ", "   ", "\n\n", "e e e", "eee",
+    "The quick brown fox", "tokenizer test of the", "zzz qqq", "  lead", "trail  ", "a\tb", "Zwölf Boxkämpfer",
+    "a▁b ▁▁ c", "▁ab▁",
+]
+
+SPLIT_BEHAVIORS = ["removed", "isolated", "merged_with_previous", "merged_with_next", "contiguous"]
+
+
+def tiny_tokenizer(normalizer, pre_tokenizer, decoder, byte_fallback=True, fuse_unk=True, vocab_size=400):
+    tok = Tokenizer(models.BPE(unk_token="<unk>", fuse_unk=fuse_unk, byte_fallback=byte_fallback))
+    tok.normalizer = normalizer
+    tok.pre_tokenizer = pre_tokenizer
+    tok.decoder = decoder
+    specials = ["<unk>", "<s>", "</s>"] + ["<0x%02X>" % b for b in range(256)]
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=specials, limit_alphabet=40, show_progress=False)
+    tok.train_from_iterator(TINY_TRAIN * 20, trainer)
+    tok.add_tokens([AddedToken("<x>", lstrip=True, rstrip=True), AddedToken("hi there", normalized=True),
+                    AddedToken("ab", single_word=True), AddedToken("<l>", lstrip=True, normalized=False),
+                    AddedToken("<r>", rstrip=True, normalized=False)])
+    tok.add_special_tokens([AddedToken("<sp>", normalized=False)])
+    return tok
+
+
+def tiny_variants(rng):
+    metaspace = "\u2581"
+    gemma_decoder = [decoders.Replace(metaspace, " "), decoders.ByteFallback(), decoders.Fuse()]
+    variants = [
+        ("prepend_split_next_strip", normalizers.Sequence([normalizers.Prepend(metaspace), normalizers.Replace(" ", metaspace)]),
+         pre_tokenizers.Split(metaspace, behavior="merged_with_next"),
+         decoders.Sequence(gemma_decoder + [decoders.Strip(" ", 1, 0)]), {}),
+        ("no_decoder_unk_fused", None, pre_tokenizers.Sequence([pre_tokenizers.Split(" ", behavior="isolated"),
+                                                                 pre_tokenizers.Split("e", behavior="removed")]),
+         None, {"byte_fallback": False}),
+        ("post_fuse_replace_strip", normalizers.Replace(" ", metaspace), pre_tokenizers.Split(metaspace, "merged_with_previous"),
+         decoders.Sequence([decoders.ByteFallback(), decoders.Fuse(), decoders.Replace(metaspace, " "),
+                            decoders.Replace("e e", "E"), decoders.Strip(" ", 2, 0)]),  # HF Strip panics when stop > len
+         {"byte_fallback": False, "fuse_unk": False}),
+    ]
+    for b in SPLIT_BEHAVIORS:
+        for invert in (False, True):
+            variants.append((f"split_{b}{'_inverted' if invert else ''}", normalizers.Replace(" ", metaspace),
+                             pre_tokenizers.Split(metaspace, behavior=b, invert=invert), decoders.Sequence(gemma_decoder), {}))
+    out = []
+    for name, norm, pre, dec, kw in variants:
+        tok = tiny_tokenizer(norm, pre, dec, **kw)
+        size = tok.get_vocab_size()
+        cases = [encode_case(tok, "tiny", t) for t in TINY_TEXTS]
+        cases += [encode_case(tok, "tiny", t, parse_special=False) for t in ["<sp>hello", "a<sp>"]]
+        cases += [encode_case(tok, "tiny_random", random_unicode(rng, rng.randint(1, 30))) for _ in range(15)]
+        cases += [decode_case(tok, [rng.randint(0, size + 2) for _ in range(rng.randint(1, 20))]) for _ in range(15)]
+        out.append({"name": name, "tokenizer": tok.to_str(), "cases": cases})
+    return out
+
+
 def main():
+    # --only gemma3|gemma4|tiny regenerates one file (HF's BPE trainer is not deterministic, so
+    # regenerating tiny_variants changes it even when nothing else changed).
+    only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else None
     raw = gzip.decompress(open(ASSET, "rb").read()).decode("utf-8")
     tk = Tokenizer.from_str(raw)
-    rng = random.Random(20261128)
     os.makedirs(OUT_DIR, exist_ok=True)
-    cases = gemma3_cases(tk, rng)
-    write(os.path.join(OUT_DIR, "corpus.jsonl.gz"), cases)
-
-    tk4 = Tokenizer.from_str(make_gemma4_json(raw, RENAMES))
-    cases4 = [{"renames": RENAMES}]
-    for t in chat_texts(rng):
-        cases4.append(encode_case(tk4, "chat", t))
-        cases4.append(encode_case(tk4, "chat", "<bos>" + t, parse_special=True))
-        cases4.append(encode_case(tk4, "chat", t, parse_special=False))
-    write(os.path.join(OUT_DIR, "corpus_gemma4.jsonl.gz"), cases4)
+    if only in (None, "gemma3"):
+        write(os.path.join(OUT_DIR, "corpus.jsonl.gz"), gemma3_cases(tk, random.Random(20261128)))
+    if only in (None, "gemma4"):
+        tk4 = Tokenizer.from_str(make_gemma4_json(raw, RENAMES))
+        cases4 = [{"renames": RENAMES}]
+        for t in chat_texts(random.Random(4)):
+            cases4.append(encode_case(tk4, "chat", t))
+            cases4.append(encode_case(tk4, "chat", "<bos>" + t, parse_special=True))
+            cases4.append(encode_case(tk4, "chat", t, parse_special=False))
+        write(os.path.join(OUT_DIR, "corpus_gemma4.jsonl.gz"), cases4)
+    if only in (None, "tiny"):
+        write(os.path.join(OUT_DIR, "tiny_variants.jsonl.gz"), tiny_variants(random.Random(5)))
 
 
 def write(path, cases):

@@ -4,7 +4,6 @@
 // --ids-only the ids on one line; with --decode, TEXT is a list of ids separated by commas
 // and/or spaces and the decoded text is printed. TEXT "-" reads standard input.
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 #include <iostream>
 #include <iterator>
@@ -33,10 +32,18 @@ std::string escape(const std::string& s) {
   std::string out;
   for (unsigned char c : s) {
     switch (c) {
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      case '\\': out += "\\\\"; break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
       default:
         if (c < 0x20 || c == 0x7f) {
           char buf[8];
@@ -64,13 +71,13 @@ std::vector<int32_t> parse_ids(const std::string& text, size_t vocab_size) {
     while (j < text.size() && text[j] >= '0' && text[j] <= '9') ++j;
     if (j == i || j - i > 9) {
       size_t end = text.find_first_of(", \t\n", i);
-      ember::fail(ember::ErrorCode::kInvalidArgument, "--decode: \"", text.substr(i, end - i), "\" at offset ", i,
-                  " is not a token id (expected ids separated by commas or spaces)");
+      ember::fail(ember::ErrorCode::kInvalidArgument, "--decode: \"", text.substr(i, end - i),
+                  "\" at offset ", i, " is not a token id (expected ids separated by commas or spaces)");
     }
     int64_t id = std::stoll(text.substr(i, j - i));
     if (static_cast<size_t>(id) >= vocab_size) {
-      ember::fail(ember::ErrorCode::kInvalidArgument, "--decode: id ", id, " is out of range (vocabulary size ",
-                  vocab_size, ")");
+      ember::fail(ember::ErrorCode::kInvalidArgument, "--decode: id ", id,
+                  " is out of range (vocabulary size ", vocab_size, ")");
     }
     ids.push_back(static_cast<int32_t>(id));
     i = j;
@@ -81,7 +88,8 @@ std::vector<int32_t> parse_ids(const std::string& text, size_t vocab_size) {
 int run(const Options& o) {
   std::string source, text;
   if (!o.tokenizer_file.empty()) {
-    if (o.args.size() != 1) ember::fail(ember::ErrorCode::kInvalidArgument, "expected exactly one TEXT argument");
+    if (o.args.size() != 1)
+      ember::fail(ember::ErrorCode::kInvalidArgument, "expected exactly one TEXT argument");
     source = o.tokenizer_file;
     text = o.args[0];
   } else {
@@ -101,8 +109,8 @@ int run(const Options& o) {
   if (o.decode) {
     for (int32_t id : to_decode) {
       if (static_cast<size_t>(id) >= tok.vocab_size()) {
-        ember::fail(ember::ErrorCode::kInvalidArgument, "--decode: id ", id, " is out of range (vocabulary size ",
-                    tok.vocab_size(), ")");
+        ember::fail(ember::ErrorCode::kInvalidArgument, "--decode: id ", id,
+                    " is out of range (vocabulary size ", tok.vocab_size(), ")");
       }
     }
     std::string out = tok.decode(to_decode, o.skip_special);
@@ -127,7 +135,8 @@ ember::cli::Command tokenize_cmd("tokenize", [](CLI::App& app) {
   sub->add_option("args", o->args, "MODEL_DIR (or MODEL.gguf) TEXT, or TEXT with --tokenizer (TEXT '-' reads stdin)")->required();
   sub->add_option("--tokenizer", o->tokenizer_file, "tokenizer.json (or .json.gz) to use instead of MODEL_DIR");
   sub->add_flag("--ids-only", o->ids_only, "print only the ids, space separated");
-  sub->add_flag("--decode", o->decode, "TEXT is a list of ids (comma/space separated): print the decoded text");
+  sub->add_flag("--decode", o->decode,
+                "TEXT is a list of ids (comma/space separated): print the decoded text");
   sub->add_flag("--bos", o->add_bos, "prepend the BOS token");
   sub->add_flag("--no-special", o->no_special, "treat special-token text like <bos> as plain text");
   sub->add_flag("--skip-special", o->skip_special, "with --decode: leave special tokens out");

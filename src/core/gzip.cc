@@ -1,12 +1,12 @@
 #include "core/gzip.h"
 
+#include <sys/stat.h>
 #include <zlib.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <sys/stat.h>
 
 #include "core/status.h"
 
@@ -66,7 +66,8 @@ std::string gunzip(std::string_view bytes, const std::string& source, size_t max
 std::string read_file_maybe_gzip(const std::string& path, size_t max_out) {
   struct stat st {};
   if (stat(path.c_str(), &st) != 0) {
-    fail(errno == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo, path, ": cannot open: ", std::strerror(errno));
+    fail(errno == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo, path,
+         ": cannot open: ", std::strerror(errno));
   }
   if (S_ISDIR(st.st_mode)) fail(ErrorCode::kInvalidArgument, path, ": is a directory, expected a file");
   std::ifstream f(path, std::ios::binary);

@@ -46,11 +46,12 @@ AddedVocab::AddedVocab(std::vector<AddedToken> tokens, const std::vector<Normali
   tries_[0].nodes.push_back(-1);
   tries_[1].nodes.push_back(-1);
   for (size_t i = 0; i < tokens_.size(); ++i) {
-    const AddedToken& t = tokens_[i];
+    AddedToken& t = tokens_[i];
     by_id_[t.id] = i;
     by_content_.emplace(t.content, t.id);
+    t.decoded = t.normalized ? normalize(normalizer, t.content) : t.content;
     if (t.normalized) {
-      tries_[1].insert(normalize(normalizer, t.content), static_cast<int32_t>(i));
+      tries_[1].insert(t.decoded, static_cast<int32_t>(i));
     } else {
       tries_[0].insert(t.content, static_cast<int32_t>(i));
     }
@@ -82,11 +83,21 @@ uint32_t cp_at(std::string_view s, size_t pos, size_t& len) {
   if (len == 0) len = 1;
   return utf8_decode(reinterpret_cast<const unsigned char*>(s.data()) + pos, len);
 }
-// Regex \w approximation: ASCII alphanumerics and '_', and any non-ASCII character that is not
-// whitespace or common punctuation (only used for single_word tokens, which Gemma has none of).
+// Regex \w (Unicode word characters) approximated without tables: ASCII alphanumerics and '_',
+// and non-ASCII code points outside the blocks of spaces, punctuation and symbols. Only
+// single_word tokens use it (Gemma has none).
 bool is_word_char(uint32_t cp) {
-  if (cp < 0x80) return (cp >= '0' && cp <= '9') || (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || cp == '_';
-  return !is_unicode_whitespace(cp) && !(cp >= 0x2000 && cp <= 0x206F) && !(cp >= 0x3000 && cp <= 0x303F);
+  if (cp < 0x80)
+    return (cp >= '0' && cp <= '9') || (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || cp == '_';
+  if (cp <= 0xBF) return cp == 0xAA || cp == 0xB5 || cp == 0xBA;  // Latin-1 punctuation/symbols
+  if (cp == 0xD7 || cp == 0xF7) return false;                     // multiplication, division signs
+  if (is_unicode_whitespace(cp)) return false;
+  if (cp >= 0x2000 && cp <= 0x2BFF) return false;    // punctuation, symbols, arrows, math, box drawing
+  if (cp >= 0x3000 && cp <= 0x303F) return false;    // CJK punctuation
+  if (cp >= 0xFE30 && cp <= 0xFE4F) return false;    // CJK compatibility forms
+  if (cp >= 0xFF00 && cp <= 0xFF0F) return false;    // fullwidth punctuation
+  if (cp >= 0x1F000 && cp <= 0x1FAFF) return false;  // emoji and pictographs
+  return true;
 }
 }  // namespace
 

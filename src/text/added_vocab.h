@@ -21,6 +21,9 @@ struct AddedToken {
   bool rstrip = false;
   bool normalized = false;
   bool single_word = false;
+  // What decode / token_to_piece show: HF returns the normalized content for tokens with
+  // normalized=true (e.g. "▁ab" for "ab" under a Prepend("▁") normalizer). Set by AddedVocab.
+  std::string decoded;
 };
 
 // A piece of input: either text to tokenize further (id < 0) or a matched added token.
@@ -48,7 +51,7 @@ class AddedVocab {
 
  private:
   struct Trie {
-    std::vector<int32_t> nodes;                  // node -> token index (or -1)
+    std::vector<int32_t> nodes;                   // node -> token index (or -1)
     std::unordered_map<uint64_t, int32_t> edges;  // (node << 8 | byte) -> child
     bool first_byte[256] = {};
     void insert(std::string_view key, int32_t token);

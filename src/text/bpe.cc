@@ -32,42 +32,41 @@ inline uint64_t hash_bytes(std::string_view s) {
 // ---------------------------------------------------------------------------- PieceMap
 
 void PieceMap::reserve(size_t n) {
-  entries_.reserve(n);
   size_t cap = 16;
   while (cap < n * 2) cap <<= 1;
-  if (cap > table_.size()) {
-    table_.assign(cap, 0);
-    size_t mask = cap - 1;
-    for (uint32_t e = 0; e < entries_.size(); ++e) {
-      uint64_t hv = hash_bytes(key_of(e));
-      size_t h = hv & mask;
-      while (table_[h] != 0) h = (h + 1) & mask;
-      table_[h] = (hv & 0xffffffff00000000ULL) | (e + 1);
-    }
+  if (cap > table_.size()) rehash(cap);
+}
+
+void PieceMap::rehash(size_t cap) {
+  std::vector<Slot> old;
+  old.swap(table_);
+  table_.assign(cap, Slot{0, -1, 0, 0});
+  size_t mask = cap - 1;
+  for (const Slot& e : old) {
+    if (e.id < 0) continue;
+    size_t h = hash_bytes(std::string_view(arena_.data() + e.offset, e.length)) & mask;
+    while (table_[h].id >= 0) h = (h + 1) & mask;
+    table_[h] = e;
   }
 }
 
-std::string_view PieceMap::key_of(uint32_t e) const { return {arena_.data() + entries_[e].offset, entries_[e].length}; }
-
-void PieceMap::grow() { reserve(std::max<size_t>(16, count_ * 2)); }
-
 void PieceMap::add(std::string_view piece, int32_t id) {
-  if ((count_ + 1) * 2 > table_.size()) grow();
+  if ((count_ + 1) * 2 > table_.size()) rehash(std::max<size_t>(16, table_.size() * 2));
   size_t mask = table_.size() - 1;
   uint64_t hv = hash_bytes(piece);
-  uint64_t tag = hv & 0xffffffff00000000ULL;
+  uint32_t tag = uint32_t(hv >> 32);
   size_t h = hv & mask;
-  while (table_[h] != 0) {
-    uint32_t e = uint32_t(table_[h]) - 1;
-    if ((table_[h] & 0xffffffff00000000ULL) == tag && key_of(e) == piece) {
-      entries_[e].id = id;
+  while (table_[h].id >= 0) {
+    Slot& e = table_[h];
+    if (e.tag == tag && e.length == piece.size() &&
+        std::memcmp(arena_.data() + e.offset, piece.data(), piece.size()) == 0) {
+      e.id = id;
       return;
     }
     h = (h + 1) & mask;
   }
-  entries_.push_back(Entry{static_cast<uint32_t>(arena_.size()), static_cast<uint32_t>(piece.size()), id});
+  table_[h] = Slot{tag, id, static_cast<uint32_t>(piece.size()), static_cast<uint32_t>(arena_.size())};
   arena_.append(piece);
-  table_[h] = tag | entries_.size();
   ++count_;
 }
 
@@ -75,15 +74,13 @@ int32_t PieceMap::find(std::string_view piece) const {
   if (table_.empty()) return -1;
   size_t mask = table_.size() - 1;
   uint64_t hv = hash_bytes(piece);
-  uint64_t tag = hv & 0xffffffff00000000ULL;
+  uint32_t tag = uint32_t(hv >> 32);
   size_t h = hv & mask;
-  while (table_[h] != 0) {
-    uint64_t slot = table_[h];
-    if ((slot & 0xffffffff00000000ULL) == tag) {
-      const Entry& e = entries_[uint32_t(slot) - 1];
-      if (e.length == piece.size() && std::memcmp(arena_.data() + e.offset, piece.data(), piece.size()) == 0) {
-        return e.id;
-      }
+  while (table_[h].id >= 0) {
+    const Slot& e = table_[h];
+    if (e.tag == tag && e.length == piece.size() &&
+        std::memcmp(arena_.data() + e.offset, piece.data(), piece.size()) == 0) {
+      return e.id;
     }
     h = (h + 1) & mask;
   }

@@ -13,7 +13,8 @@
 
 namespace ember::text {
 
-// Maps piece strings to ids; the pieces live in one arena (262k small strings).
+// Maps piece strings to ids; the pieces live in one arena (262k small strings). Each slot holds
+// hash tag, id, length and arena offset, so a lookup touches one slot and the matching bytes.
 class PieceMap {
  public:
   void reserve(size_t n);
@@ -23,18 +24,15 @@ class PieceMap {
   size_t size() const { return count_; }
 
  private:
-  void grow();
-  std::string_view key_of(uint32_t slot_entry) const;
-  std::string arena_;
-  struct Entry {
-    uint32_t offset;  // start in arena_ (entries are append-only)
+  struct Slot {
+    uint32_t tag;  // high hash bits
+    int32_t id;    // -1: empty slot
     uint32_t length;
-    int32_t id;
+    uint32_t offset;
   };
-  std::vector<Entry> entries_;
-  // Open addressing: (hash >> 32) << 32 | (entry index + 1); 0 = empty. Keeping the high hash
-  // bits in the slot avoids touching the arena for most non-matching probes.
-  std::vector<uint64_t> table_;
+  void rehash(size_t cap);
+  std::string arena_;
+  std::vector<Slot> table_;
   size_t count_ = 0;
 };
 

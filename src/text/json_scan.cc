@@ -146,7 +146,8 @@ void JsonScanner::read_string_slow(std::string& out) {
     }
     if (c < 0x20) error("control character inside a string");
     if (c != '\\') {
-      size_t len = c < 0x80 ? 1 : utf8_seq_len(reinterpret_cast<const unsigned char*>(s_.data()) + pos_, n - pos_);
+      size_t len =
+          c < 0x80 ? 1 : utf8_seq_len(reinterpret_cast<const unsigned char*>(s_.data()) + pos_, n - pos_);
       if (len == 0) error("string is not valid UTF-8");
       out.append(s_.data() + pos_, len);
       pos_ += len;
@@ -155,14 +156,30 @@ void JsonScanner::read_string_slow(std::string& out) {
     if (++pos_ >= n) error("unterminated escape");
     char e = s_[pos_++];
     switch (e) {
-      case '"': out.push_back('"'); break;
-      case '\\': out.push_back('\\'); break;
-      case '/': out.push_back('/'); break;
-      case 'b': out.push_back('\b'); break;
-      case 'f': out.push_back('\f'); break;
-      case 'n': out.push_back('\n'); break;
-      case 'r': out.push_back('\r'); break;
-      case 't': out.push_back('\t'); break;
+      case '"':
+        out.push_back('"');
+        break;
+      case '\\':
+        out.push_back('\\');
+        break;
+      case '/':
+        out.push_back('/');
+        break;
+      case 'b':
+        out.push_back('\b');
+        break;
+      case 'f':
+        out.push_back('\f');
+        break;
+      case 'n':
+        out.push_back('\n');
+        break;
+      case 'r':
+        out.push_back('\r');
+        break;
+      case 't':
+        out.push_back('\t');
+        break;
       case 'u': {
         size_t at = pos_ - 2;
         uint32_t cp = read_hex4();
@@ -178,7 +195,8 @@ void JsonScanner::read_string_slow(std::string& out) {
         utf8_append(out, cp);
         break;
       }
-      default: error("unknown escape", pos_ - 2);
+      default:
+        error("unknown escape", pos_ - 2);
     }
   }
 }
@@ -251,7 +269,9 @@ std::string_view JsonScanner::skip_value() {
   size_t start = pos_;
   if (++depth_ > kMaxDepth) error("nesting too deep");
   switch (c) {
-    case '"': skip_string(); break;
+    case '"':
+      skip_string();
+      break;
     case '{': {
       begin_object();
       std::string key;
@@ -263,13 +283,20 @@ std::string_view JsonScanner::skip_value() {
       while (next_element()) skip_value();
       break;
     }
-    case 't': skip_literal("true"); break;
-    case 'f': skip_literal("false"); break;
-    case 'n': skip_literal("null"); break;
+    case 't':
+      skip_literal("true");
+      break;
+    case 'f':
+      skip_literal("false");
+      break;
+    case 'n':
+      skip_literal("null");
+      break;
     case '\0':
       if (pos_ >= s_.size()) error("unexpected end of input");
       [[fallthrough]];
-    default: skip_number();
+    default:
+      skip_number();
   }
   --depth_;
   first_ = false;

@@ -34,10 +34,16 @@ class JsonScanner {
   std::string_view skip_value();
 
   // Iterates the members of an object: call begin_object(), then while(next_key(key)) { value }.
-  void begin_object() { expect('{'); first_ = true; }
+  void begin_object() {
+    expect('{');
+    first_ = true;
+  }
   bool next_key(std::string& key);
   // Arrays: begin_array(), then while(next_element()) { value }.
-  void begin_array() { expect('['); first_ = true; }
+  void begin_array() {
+    expect('[');
+    first_ = true;
+  }
   bool next_element();
 
   size_t pos() const { return pos_; }

@@ -9,7 +9,8 @@ namespace ember::text {
 
 namespace {
 
-void replace_all(std::string_view text, std::string_view pattern, std::string_view content, std::string& out) {
+void replace_all(std::string_view text, std::string_view pattern, std::string_view content,
+                 std::string& out) {
   if (pattern.empty()) {
     out.append(text);
     return;
@@ -183,7 +184,9 @@ void check_decoder_steps(const std::vector<DecoderStep>& steps, const std::strin
   bool fused = false, byte_fallback = false;
   for (const DecoderStep& st : steps) {
     switch (st.kind) {
-      case DecoderStep::Kind::kFuse: fused = true; break;
+      case DecoderStep::Kind::kFuse:
+        fused = true;
+        break;
       case DecoderStep::Kind::kByteFallback:
         if (fused || byte_fallback) {
           fail(ErrorCode::kUnsupported, where, ": ByteFallback decoder after Fuse or twice is not supported");
@@ -195,7 +198,8 @@ void check_decoder_steps(const std::vector<DecoderStep>& steps, const std::strin
           fail(ErrorCode::kCorruptFile, where, ": Strip decoder content must be one character");
         }
         break;
-      case DecoderStep::Kind::kReplace: break;
+      case DecoderStep::Kind::kReplace:
+        break;
     }
   }
 }
@@ -255,7 +259,9 @@ void DecodeStream::feed(size_t stage, std::string token, std::string& out) {
       feed(stage + 1, std::move(token), out);
       return;
     }
-    case DecoderStep::Kind::kFuse: emit_fused(token, stage + 1, out); return;
+    case DecoderStep::Kind::kFuse:
+      emit_fused(token, stage + 1, out);
+      return;
   }
 }
 

@@ -138,14 +138,18 @@ void add_listed_merges(const VocabData& v, const std::string& src, Tokenizer::Im
   impl.merges.reserve(v.merges.size());
   for (size_t r = 0; r < v.merges.size(); ++r) {
     const std::string& m = v.merges[r];
-    size_t sp = m.find(' ');
-    if (sp == std::string::npos || m.find(' ', sp + 1) != std::string::npos) {
+    // "left right"; a piece may itself contain a space, so try every split point and take the
+    // first whose halves and concatenation are all in the vocabulary.
+    if (m.find(' ') == std::string::npos)
       fail(ErrorCode::kInvalidCheckpoint, src, ": merge ", r, " \"", m, "\" is not two space-separated tokens");
+    int32_t l = -1, rr = -1, res = -1;
+    for (size_t sp = m.find(' '); sp != std::string::npos && res < 0; sp = m.find(' ', sp + 1)) {
+      std::string_view a(m.data(), sp), b(m.data() + sp + 1, m.size() - sp - 1);
+      int32_t la = impl.model->piece_to_id(a), lb = impl.model->piece_to_id(b);
+      int32_t lr = (la >= 0 && lb >= 0) ? impl.model->piece_to_id(std::string(a) + std::string(b)) : -1;
+      if (lr >= 0) l = la, rr = lb, res = lr;
     }
-    std::string_view a(m.data(), sp), b(m.data() + sp + 1, m.size() - sp - 1);
-    int32_t l = impl.model->piece_to_id(a), rr = impl.model->piece_to_id(b);
-    int32_t res = impl.model->piece_to_id(std::string(a) + std::string(b));
-    if (l < 0 || rr < 0 || res < 0) fail(ErrorCode::kInvalidCheckpoint, src, ": merge ", r, " \"", m, "\" uses unknown tokens");
+    if (res < 0) fail(ErrorCode::kInvalidCheckpoint, src, ": merge ", r, " \"", m, "\" uses unknown tokens");
     impl.model->add_merge(l, rr, res);
     impl.merges.emplace_back(l, rr);
   }

@@ -26,7 +26,8 @@ json parse_section(JsonScanner& sc, const char* name) {
 
 std::string str_field(const json& j, const char* key, const std::string& where) {
   auto it = j.find(key);
-  if (it == j.end() || !it->is_string()) fail(ErrorCode::kCorruptFile, where, ": missing string field \"", key, "\"");
+  if (it == j.end() || !it->is_string())
+    fail(ErrorCode::kCorruptFile, where, ": missing string field \"", key, "\"");
   return it->get<std::string>();
 }
 
@@ -50,7 +51,8 @@ void read_normalizer(const json& j, const std::string& where, std::vector<Normal
   std::string type = type_of(j, where);
   if (type == "Sequence") {
     auto it = j.find("normalizers");
-    if (it == j.end() || !it->is_array()) fail(ErrorCode::kCorruptFile, where, ": Sequence without \"normalizers\"");
+    if (it == j.end() || !it->is_array())
+      fail(ErrorCode::kCorruptFile, where, ": Sequence without \"normalizers\"");
     for (const json& c : *it) read_normalizer(c, where, out);
   } else if (type == "Replace") {
     out.push_back({NormalizerStep::Kind::kReplace, pattern_field(j, where), str_field(j, "content", where)});
@@ -67,7 +69,8 @@ void read_pre_tokenizer(const json& j, const std::string& where, std::vector<Pre
   std::string type = type_of(j, where);
   if (type == "Sequence") {
     auto it = j.find("pretokenizers");
-    if (it == j.end() || !it->is_array()) fail(ErrorCode::kCorruptFile, where, ": Sequence without \"pretokenizers\"");
+    if (it == j.end() || !it->is_array())
+      fail(ErrorCode::kCorruptFile, where, ": Sequence without \"pretokenizers\"");
     for (const json& c : *it) read_pre_tokenizer(c, where, out);
   } else if (type == "Split") {
     using B = PreTokenizerStep::Behavior;
@@ -75,12 +78,18 @@ void read_pre_tokenizer(const json& j, const std::string& where, std::vector<Pre
     st.pattern = pattern_field(j, where);
     if (st.pattern.empty()) fail(ErrorCode::kUnsupported, where, ": Split with an empty pattern");
     std::string b = str_field(j, "behavior", where);
-    if (b == "Removed") st.behavior = B::kRemoved;
-    else if (b == "Isolated") st.behavior = B::kIsolated;
-    else if (b == "MergedWithPrevious") st.behavior = B::kMergedWithPrevious;
-    else if (b == "MergedWithNext") st.behavior = B::kMergedWithNext;
-    else if (b == "Contiguous") st.behavior = B::kContiguous;
-    else fail(ErrorCode::kCorruptFile, where, ": unknown Split behavior \"", b, "\"");
+    if (b == "Removed")
+      st.behavior = B::kRemoved;
+    else if (b == "Isolated")
+      st.behavior = B::kIsolated;
+    else if (b == "MergedWithPrevious")
+      st.behavior = B::kMergedWithPrevious;
+    else if (b == "MergedWithNext")
+      st.behavior = B::kMergedWithNext;
+    else if (b == "Contiguous")
+      st.behavior = B::kContiguous;
+    else
+      fail(ErrorCode::kCorruptFile, where, ": unknown Split behavior \"", b, "\"");
     auto inv = j.find("invert");
     st.invert = inv != j.end() && inv->is_boolean() && inv->get<bool>();
     out.push_back(st);
@@ -95,7 +104,8 @@ void read_decoder(const json& j, const std::string& where, std::vector<DecoderSt
   std::string type = type_of(j, where);
   if (type == "Sequence") {
     auto it = j.find("decoders");
-    if (it == j.end() || !it->is_array()) fail(ErrorCode::kCorruptFile, where, ": Sequence without \"decoders\"");
+    if (it == j.end() || !it->is_array())
+      fail(ErrorCode::kCorruptFile, where, ": Sequence without \"decoders\"");
     for (const json& c : *it) read_decoder(c, where, out);
   } else if (type == "Replace") {
     out.push_back({DecoderStep::Kind::kReplace, pattern_field(j, where), str_field(j, "content", where)});
@@ -107,7 +117,8 @@ void read_decoder(const json& j, const std::string& where, std::vector<DecoderSt
     DecoderStep st{DecoderStep::Kind::kStrip, "", str_field(j, "content", where)};
     auto num = [&](const char* k) -> size_t {
       auto it = j.find(k);
-      if (it == j.end() || !it->is_number_unsigned()) fail(ErrorCode::kCorruptFile, where, ": Strip needs \"", k, "\"");
+      if (it == j.end() || !it->is_number_unsigned())
+        fail(ErrorCode::kCorruptFile, where, ": Strip needs \"", k, "\"");
       return it->get<size_t>();
     };
     st.start = num("start");
@@ -263,7 +274,8 @@ void read_model(JsonScanner& sc, Tokenizer::Impl& impl) {
       opt.ignore_merges = sc.read_bool();
     } else if (key == "dropout") {
       std::string_view v = sc.skip_value();
-      if (v != "null" && v != "0" && v != "0.0") sc.error("BPE dropout is not supported (nondeterministic)", at);
+      if (v != "null" && v != "0" && v != "0.0")
+        sc.error("BPE dropout is not supported (nondeterministic)", at);
     } else if (key == "continuing_subword_prefix" || key == "end_of_word_suffix") {
       std::string_view v = sc.skip_value();
       if (v != "null" && v != "\"\"") {

@@ -40,7 +40,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   // Decoding arbitrary ids (byte-fallback runs, specials, out of range) and streaming them.
   std::vector<int32_t> raw;
-  for (size_t i = 0; i + 3 <= size; i += 3) raw.push_back(int32_t(data[i] | data[i + 1] << 8 | (data[i + 2] & 3) << 16));
+  for (size_t i = 0; i + 3 <= size; i += 3)
+    raw.push_back(int32_t(data[i] | data[i + 1] << 8 | (data[i + 2] & 3) << 16));
   std::string whole = tok.decode(raw);
   ember::Detokenizer d(tok);
   std::string streamed;

@@ -14,7 +14,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);
   size_t nul = in.find('\0');
   std::string_view json = in.substr(0, nul);
-  std::string_view text = nul == std::string_view::npos ? std::string_view("a b  <x>\n\n") : in.substr(nul + 1);
+  std::string_view text =
+      nul == std::string_view::npos ? std::string_view("a b  <x>\n\n") : in.substr(nul + 1);
   try {
     ember::Tokenizer tok = ember::Tokenizer::from_json(json, "fuzz.json");
     for (bool special : {true, false}) {
