@@ -92,6 +92,10 @@ class GgufFile {
   static std::unique_ptr<GgufFile> parse(const uint8_t* data, size_t size, const std::string& name);
 
   const std::string& path() const { return path_; }
+  // `general.architecture` ("gemma3"), and "<architecture>.<suffix>" for the per-arch keys
+  // ("block_count" -> "gemma3.block_count").
+  std::string architecture() const { return get_string("general.architecture"); }
+  std::string arch_key(std::string_view suffix) const { return architecture() + "." + std::string(suffix); }
   uint32_t version() const { return version_; }
   uint32_t alignment() const { return alignment_; }
   uint64_t data_offset() const { return data_offset_; }  // start of the data section
