@@ -4,6 +4,10 @@
 #include <cmath>
 #include <cstring>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+
 #include "core/dtype.h"
 #include "core/status.h"
 #include "quant/gguf_dot_internal.h"
@@ -252,8 +256,12 @@ void decode_k_block(int type, const uint8_t* w, KBlockInts& k) {
 
 bool cpu_has_avx2() {
 #if defined(__x86_64__) || defined(__i386__)
-  static const bool ok =
-      __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+  // F16C (CPUID.1:ECX bit 29) is read directly: clang 14 has no "f16c" for __builtin_cpu_supports.
+  static const bool ok = [] {
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    bool f16c = __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 29));
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c;
+  }();
   return ok;
 #else
   return false;
