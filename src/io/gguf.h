@@ -132,6 +132,8 @@ class GgufFile {
   const GgufTensor* find_tensor(std::string_view name) const;  // nullptr if absent
   const GgufTensor& tensor(std::string_view name) const;       // kNotFound if absent
 
+  // Views (tensor data, Matrix, metadata strings) point into the mapping: keep the GgufFile
+  // alive while they are used.
   // A Matrix view of a tensor: rows = ne[1], cols = ne[0] (1-D: one row). F32/F16/BF16 are
   // kDense with that dtype; block-quantized types are kGguf with gguf_type set. For a 3-D
   // tensor (stacked experts) `slice` picks ne[2] index; higher dims must be 1.
