@@ -46,6 +46,9 @@ namespace {
 
 constexpr uint32_t kMagic = 0x46554747;  // "GGUF" read as little-endian u32
 constexpr int kMaxArrayDepth = 8;
+// Nested arrays are parsed into GgufValue nodes (~150 bytes for a 12-byte minimum on disk);
+// capping their total keeps a hostile file from turning its size into 12x as much memory.
+constexpr uint64_t kMaxNestedArrays = uint64_t(1) << 20;
 constexpr int kMaxDims = 4;  // GGML_MAX_DIMS
 
 // Bytes of one fixed-size value; 0 for string/array (variable) and unknown types.
@@ -318,6 +321,9 @@ class GgufFile::Parser {
       v.strings.reserve(v.count);
       for (uint64_t k = 0; k < v.count; ++k) v.strings.push_back(read_string("array string"));
     } else {
+      nested_ += v.count;
+      if (nested_ > kMaxNestedArrays)
+        bad(at, detail::concat("more than ", kMaxNestedArrays, " nested arrays in the metadata"));
       v.items.reserve(v.count);
       for (uint64_t k = 0; k < v.count; ++k) {
         GgufValue item;
@@ -419,6 +425,7 @@ class GgufFile::Parser {
   size_t size_;
   size_t pos_ = 0;
   uint64_t n_kv_ = 0, n_tensors_ = 0;
+  uint64_t nested_ = 0;  // nested arrays parsed so far
   std::string ctx_;
   std::vector<uint64_t> offset_pos_;  // file offset of each tensor's data-offset field
 };

@@ -92,6 +92,10 @@ class GgufFile {
   static std::unique_ptr<GgufFile> parse(const uint8_t* data, size_t size, const std::string& name);
 
   const std::string& path() const { return path_; }
+  // `general.architecture` ("gemma3"), and "<architecture>.<suffix>" for the per-arch keys
+  // ("block_count" -> "gemma3.block_count").
+  std::string architecture() const { return get_string("general.architecture"); }
+  std::string arch_key(std::string_view suffix) const { return architecture() + "." + std::string(suffix); }
   uint32_t version() const { return version_; }
   uint32_t alignment() const { return alignment_; }
   uint64_t data_offset() const { return data_offset_; }  // start of the data section
@@ -128,6 +132,8 @@ class GgufFile {
   const GgufTensor* find_tensor(std::string_view name) const;  // nullptr if absent
   const GgufTensor& tensor(std::string_view name) const;       // kNotFound if absent
 
+  // Views (tensor data, Matrix, metadata strings) point into the mapping: keep the GgufFile
+  // alive while they are used.
   // A Matrix view of a tensor: rows = ne[1], cols = ne[0] (1-D: one row). F32/F16/BF16 are
   // kDense with that dtype; block-quantized types are kGguf with gguf_type set. For a 3-D
   // tensor (stacked experts) `slice` picks ne[2] index; higher dims must be 1.

@@ -31,7 +31,8 @@ TEST(Gguf, TinyFileMetadataOfEveryType) {
   auto f = GgufFile::open(fixture("tiny.gguf"));
   EXPECT_EQ(f->version(), 3u);
   EXPECT_EQ(f->alignment(), 64u);
-  EXPECT_EQ(f->get_string("general.architecture"), "tinyarch");
+  EXPECT_EQ(f->architecture(), "tinyarch");
+  EXPECT_EQ(f->arch_key("block_count"), "tinyarch.block_count");
   EXPECT_EQ(f->get_u32("test.u8"), 200u);
   EXPECT_EQ(f->get_i32("test.i8"), -100);
   EXPECT_EQ(f->get_u32("test.u16"), 60000u);
@@ -312,6 +313,17 @@ TEST(GgufCorrupt, MetadataErrors) {
   w.u32(0);
   w.u64(0);
   expect_corrupt(w.b, "nested deeper");
+  w = Builder();  // too many nested arrays (each empty: 12 bytes)
+  w.header(0, 1);
+  w.str("many");
+  w.u32(9);
+  w.u32(9);
+  w.u64((1u << 20) + 1);
+  for (uint32_t k = 0; k <= (1u << 20); ++k) {
+    w.u32(0);
+    w.u64(0);
+  }
+  expect_corrupt(w.b, "nested arrays");
 }
 
 TEST(GgufCorrupt, TensorErrors) {
