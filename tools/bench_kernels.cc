@@ -219,6 +219,17 @@ int main(int argc, char** argv) {
                 reps);
     double bw = 0;
     Stats sb = read_bandwidth(be.pool(), reps, &bw);
+    {  // hand-off latency of the pool: a parallel_for whose chunks do nothing
+      std::vector<double> t;
+      for (int r = 0; r < 5; ++r) {
+        const int calls = 2000;
+        double t0 = now_s();
+        for (int i = 0; i < calls; ++i) be.pool().parallel_for(be.pool().size(), [](int64_t, int64_t) {});
+        t.push_back((now_s() - t0) / calls);
+      }
+      Stats s = stats(t);
+      std::printf("pool round trip: %.1f us (min %.1f, max %.1f)\n", s.med * 1e6, s.lo * 1e6, s.hi * 1e6);
+    }
     std::printf("stream-read %d threads: %.1f GB/s (min %.1f, max %.1f)\n\n", be.pool().size(), sb.med, sb.lo, sb.hi);
     std::printf("%-16s %-5s %4s %-11s %10s %10s %10s %8s %8s %7s %8s\n", "matrix", "fmt", "T", "isa/acts", "med_ms", "min_ms",
                 "max_ms", "GB/s", "GFLOP/s", "%bw", "cpu_ms");
