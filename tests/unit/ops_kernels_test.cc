@@ -101,10 +101,22 @@ TEST(OpsKernels, AffineAndBf16MatmulModelShapes) {
     be.set_matmul_mode(MatmulMode::kExact);
     const int64_t rows = 300, cols = 1536;
     auto w = random_floats(size_t(rows * cols), 77);
-    for (int64_t T : {1, 5}) {
+    for (int64_t T : {1, 5, 40}) {  // T = 40: activation preparation split over threads
       check_matmul(be, testing::make_affine(w, rows, cols, 4, 64, DType::BF16).m, T, tag(isa, "affine4 300x1536"));
       check_matmul(be, testing::make_affine(w, rows, cols, 8, 64, DType::BF16).m, T, tag(isa, "affine8 300x1536"));
       check_matmul(be, testing::make_dense(w, rows, cols, DType::BF16).m, T, tag(isa, "bf16 300x1536"));
+    }
+    // kFast at a model shape with threaded int8 preparation: close to exact (relative RMS).
+    be.set_matmul_mode(MatmulMode::kFast);
+    for (int bits : {4, 8}) {
+      auto m = testing::make_affine(w, rows, cols, bits, 64, DType::BF16);
+      MisalignedActs a(40, cols, 5);
+      std::vector<float> got(size_t(40 * rows)), want(got.size());
+      be.matmul(m.m, a.x, 40, got.data());
+      ref::matmul(m.m, a.x, 40, want.data());
+      double se = 0, ss = 0;
+      for (size_t i = 0; i < got.size(); ++i) se += (got[i] - want[i]) * (got[i] - want[i]), ss += want[i] * want[i];
+      EXPECT_LE(std::sqrt(se / ss), 2e-2) << tag(isa, "fast affine" + std::to_string(bits) + " 300x1536 T=40");
     }
   }
 }

@@ -78,6 +78,7 @@ void CpuBackend::matmul(const Matrix& W, const float* x, int64_t T, float* y) {
   if (T <= 0 || W.rows <= 0) return;
   const cpu::KernelTable* k = active_kernels();
   const int64_t grain = min_rows(W);
+  const int64_t tok_grain = std::max<int64_t>(1, kElemChunk / std::max<int64_t>(W.cols, 1));
   if (k && dense_fast_path(W)) {
     pool_.parallel_for(W.rows, [&](int64_t b, int64_t e) { k->matmul_dense(W, x, T, y, b, e); }, grain);
     return;
@@ -85,7 +86,8 @@ void CpuBackend::matmul(const Matrix& W, const float* x, int64_t T, float* y) {
   const cpu::MatmulInt8Fn f = mode_ == MatmulMode::kFast ? cpu::select_int8_kernel(W, cpu::active_isa()) : nullptr;
   if (f) {
     cpu::Int8Acts& a = *int8_scratch_;
-    cpu::quantize_acts_int8(W, x, T, &a);
+    cpu::size_acts_int8(W, T, &a);
+    pool_.parallel_for(T, [&](int64_t b, int64_t e) { cpu::quantize_acts_int8(W, x, b, e, &a); }, tok_grain);
     pool_.parallel_for(W.rows, [&](int64_t b, int64_t e) { f(W, a, y, b, e); }, grain);
     return;
   }
@@ -95,7 +97,7 @@ void CpuBackend::matmul(const Matrix& W, const float* x, int64_t T, float* y) {
     a.x.resize(size_t(T * W.cols));
     a.gsum.resize(size_t(T * a.groups));
     a.xp = a.x.data(), a.gsump = a.gsum.data();
-    k->affine_prepare(W, x, T, &a);
+    pool_.parallel_for(T, [&](int64_t b, int64_t e) { k->affine_prepare(W, x, b, e, &a); }, tok_grain);
     pool_.parallel_for(W.rows, [&](int64_t b, int64_t e) { k->matmul_affine(W, a, y, b, e); }, grain);
     return;
   }

@@ -27,8 +27,9 @@ struct KernelTable {
   int lanes = 0;
   // y[t, r] for r in [r0, r1): dense F32 / BF16 / F16 rows, x f32 [T, cols] (any alignment).
   void (*matmul_dense)(const Matrix& W, const float* x, int64_t T, float* y, int64_t r0, int64_t r1);
-  // Prepares activations for matmul_affine (W: kMlxAffine with bits 4 or 8).
-  void (*affine_prepare)(const Matrix& W, const float* x, int64_t T, AffineActs* out);
+  // Prepares tokens [t0, t1) of the activations for matmul_affine (W: kMlxAffine, bits 4 or
+  // 8); `out` is already sized for all T tokens (the backend splits tokens over threads).
+  void (*affine_prepare)(const Matrix& W, const float* x, int64_t t0, int64_t t1, AffineActs* out);
   void (*matmul_affine)(const Matrix& W, const AffineActs& a, float* y, int64_t r0, int64_t r1);
   // y[t, r] = dot(row_r, x_t) with row_r already in f32 (generic dequantize-row fallback).
   void (*matmul_f32_row)(const float* row, int64_t cols, const float* x, int64_t T, float* y, int64_t y_stride);
@@ -61,8 +62,10 @@ struct Int8Acts {
   std::vector<int8_t> q;
   std::vector<float> d, gsum;
 };
-// Quantizes x [T, W.cols] for W (generic C++; defined in int8_acts.cc).
-void quantize_acts_int8(const Matrix& W, const float* x, int64_t T, Int8Acts* out);
+// Sizes `out` for T tokens of W's shape; then quantize_acts_int8 fills tokens [t0, t1) of
+// x [T, W.cols] (ranges may run on different threads). Generic C++, int8_acts.cc.
+void size_acts_int8(const Matrix& W, int64_t T, Int8Acts* out);
+void quantize_acts_int8(const Matrix& W, const float* x, int64_t t0, int64_t t1, Int8Acts* out);
 // y[t, r] for r in [r0, r1): MLX affine 4/8-bit, group size a multiple of 64, int8 activations:
 //   Σ_g [ s_g·d_g·Σ_k q_k·xq_k  +  b_g·Σ_k x_k ]   with integer Σ q·xq (AVX-512 VNNI vpdpbusd).
 using MatmulInt8Fn = void (*)(const Matrix& W, const Int8Acts& a, float* y, int64_t r0, int64_t r1);
