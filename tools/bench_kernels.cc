@@ -9,9 +9,9 @@
 // (stored weight bytes incl. scales+biases ÷ time) and GFLOP/s (2·rows·cols·T ÷ time).
 // Weights are random bytes (throughput does not depend on the values). cpu_ms is the median
 // process CPU time of one call (all threads): on a shared, loaded machine it shows the kernel's
-// own cost when wall time is inflated by waiting for a core. Quantized formats run twice:
-// "/f32" = MatmulMode::kExact (f32 FMA on unpacked codes), "/i8" = kFast (int8 activations,
-// integer dot products where a kernel exists).
+// own cost when wall time is inflated by waiting for a core. q4/q8/bf16 run twice:
+// "/f32" = MatmulMode::kExact (f32 activations, FMA on unpacked weights), "/i8" or "/bf16" =
+// kFast (activations rounded to int8 per group / to bf16, integer or bf16 dot products).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -135,7 +135,8 @@ Stats read_bandwidth(ThreadPool& pool, int reps, double* gbs) {
   return s;
 }
 
-bool bm0_quantized(const char* fmt) { return fmt[0] == 'q'; }
+// Formats with a MatmulMode::kFast kernel (int8 activations for q4/q8, bf16 activations for bf16).
+bool has_fast_mode(const char* fmt) { return std::string(fmt) != "f32"; }
 
 // Attention at E2B shapes (8 query heads, 1 KV head): decode against a sliding (hd 256,
 // 512 keys) and a full (hd 512, 4096 keys) cache, and a 512-token sliding prefill.
@@ -255,7 +256,7 @@ int main(int argc, char** argv) {
           if (sh.rows > 100000 && T > 1) continue;
           std::vector<float> x(size_t(T * sh.cols)), y(size_t(T * sh.rows));
           for (size_t i = 0; i < x.size(); ++i) x[i] = float(int(i % 17) - 8) * 0.1f;
-          const bool quant = bm0_quantized(fmt);
+          const bool quant = has_fast_mode(fmt);
           for (cpu::Isa isa : isas)
             for (MatmulMode mode : {MatmulMode::kExact, MatmulMode::kFast}) {
             if (!quant && mode == MatmulMode::kFast) continue;  // same kernel for dense
@@ -273,7 +274,7 @@ int main(int argc, char** argv) {
             Stats s = stats(t), sc = stats(tc);
             double gbs = bytes / s.med / 1e9;
             const std::string isa_mode = std::string(cpu::isa_name(isa)) +
-                                         (quant ? (mode == MatmulMode::kFast ? "/i8" : "/f32") : "");
+                                         (quant ? (mode == MatmulMode::kFast ? (fmt[0] == 'q' ? "/i8" : "/bf16") : "/f32") : "");
             std::printf("%-16s %-5s %4lld %-11s %10.3f %10.3f %10.3f %8.1f %8.1f %6.0f%% %8.3f\n", sh.name, fmt,
                         (long long)T, isa_mode.c_str(), s.med * 1e3, s.lo * 1e3, s.hi * 1e3, gbs,
                         2.0 * double(sh.rows) * double(sh.cols) * double(T) / s.med / 1e9, 100.0 * gbs / bw,

@@ -33,8 +33,9 @@ enum class MatmulMode {
   // Activations quantized to int8 per weight group (x ≈ d·q, d = max|x|/127) and integer dot
   // products where the CPU has them (AVX-512 VNNI: 4/8-bit; AVX2: 4-bit); the bias term uses
   // the exact Σx. Like llama.cpp's q8 activations: relative RMS error of the outputs ~1e-2 on
-  // random data. Dense weights, group size 32 and cases without an int8 kernel compute
-  // exactly. The default.
+  // random data. Dense bf16 weights on AVX-512 BF16 CPUs: activations rounded to bf16 and
+  // vdpbf16ps (relative error ~1e-3). F32/F16 weights, group size 32 and cases without such a
+  // kernel compute exactly. The default.
   kFast,
 };
 

@@ -188,6 +188,34 @@ TEST(OpsKernels, AffineMatmulFastModeInt8Activations) {
   }
 }
 
+// kFast on dense bf16 weights: on AVX-512 BF16 CPUs the activations are rounded to bf16 (RNE)
+// and multiplied with vdpbf16ps. Oracle: f64 products of the bf16 weights and the bf16-rounded
+// activations, 1e-4 + 1e-4·|ref|; elsewhere the exact path (same tolerance against ref).
+TEST(OpsKernels, Bf16MatmulFastMode) {
+  for (cpu::Isa isa : testing::supported_isas()) {
+    ScopedIsa scope(isa);
+    CpuBackend be(2);
+    be.set_matmul_mode(MatmulMode::kFast);
+    const bool rounded = isa == cpu::Isa::kAvx512 && cpu::cpu_has_avx512_bf16();
+    for (int64_t rows : {1, 5, 13})
+      for (int64_t cols : {1, 7, 33, 100, 257})
+        for (int64_t T : {1, 3, 17}) {
+          auto w = random_floats(size_t(rows * cols), uint32_t(rows + cols));
+          auto m = testing::make_dense(w, rows, cols, DType::BF16, /*pad=*/2);
+          MisalignedActs a(T, cols, uint32_t(T * 3 + cols));
+          std::vector<float> xr(a.x, a.x + T * cols);
+          if (rounded)
+            for (float& v : xr) v = bf16_to_f32(f32_to_bf16(v));
+          std::vector<float> got(size_t(T * rows)), want(got.size());
+          be.matmul(m.m, a.x, T, got.data());
+          ref::matmul(m.m, xr.data(), T, want.data());
+          expect_close(got.data(), want.data(), got.size(), 1e-4, 1e-4,
+                       tag(isa, "fast bf16 " + std::to_string(rows) + "x" + std::to_string(cols) + " T=" +
+                                    std::to_string(T)));
+        }
+  }
+}
+
 // Formats without a dedicated kernel go through dequantize-row + vector dot.
 TEST(OpsKernels, OtherAffineBitsUseGenericPath) {
   for (cpu::Isa isa : testing::supported_isas()) {

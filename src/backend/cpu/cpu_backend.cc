@@ -79,6 +79,21 @@ void CpuBackend::matmul(const Matrix& W, const float* x, int64_t T, float* y) {
   const cpu::KernelTable* k = active_kernels();
   const int64_t grain = min_rows(W);
   const int64_t tok_grain = std::max<int64_t>(1, kElemChunk / std::max<int64_t>(W.cols, 1));
+  if (k && mode_ == MatmulMode::kFast && W.format == WeightFormat::kDense && W.dtype == DType::BF16 &&
+      cpu::active_isa() == cpu::Isa::kAvx512 && cpu::cpu_has_avx512_bf16()) {
+    // Round the activations to bf16 once (RNE), then bf16 pair dot products.
+    std::vector<uint16_t>& xb = bf16_scratch_;
+    xb.resize(size_t(T * W.cols));
+    pool_.parallel_for(
+        T * W.cols,
+        [&](int64_t b, int64_t e) {
+          for (int64_t i = b; i < e; ++i) xb[size_t(i)] = f32_to_bf16(x[i]);
+        },
+        kElemChunk);
+    const cpu::MatmulBf16Fn f = cpu::matmul_bf16_avx512bf16();
+    pool_.parallel_for(W.rows, [&](int64_t b, int64_t e) { f(W, xb.data(), T, y, b, e); }, grain);
+    return;
+  }
   if (k && dense_fast_path(W)) {
     pool_.parallel_for(W.rows, [&](int64_t b, int64_t e) { k->matmul_dense(W, x, T, y, b, e); }, grain);
     return;

@@ -76,6 +76,11 @@ MatmulInt8Fn select_int8_kernel(const Matrix& W, Isa isa);
 // True if the int8 kernel handles W (affine 4/8 bit, group size a multiple of 64, ≤ 512 groups).
 bool int8_fast_path(const Matrix& W);
 
+// y[t, r] for r in [r0, r1): dense BF16 weights × activations already rounded to bf16
+// (x: bf16 [T, W.cols]), f32 accumulation (AVX-512 BF16 vdpbf16ps). MatmulMode::kFast only.
+using MatmulBf16Fn = void (*)(const Matrix& W, const uint16_t* x, int64_t T, float* y, int64_t r0, int64_t r1);
+MatmulBf16Fn matmul_bf16_avx512bf16();
+
 // nullptr for Isa::kScalar.
 const KernelTable* kernel_table(Isa isa);
 const KernelTable* kernels_avx2();
