@@ -24,6 +24,7 @@
 
 #include "backend/cpu/cpu_backend.h"
 #include "backend/cpu/isa.h"
+#include "backend/cpu/kernels.h"
 #include "core/dtype.h"
 #include "core/threadpool.h"
 #include "ember/error.hpp"
@@ -259,7 +260,11 @@ int main(int argc, char** argv) {
           const bool quant = has_fast_mode(fmt);
           for (cpu::Isa isa : isas)
             for (MatmulMode mode : {MatmulMode::kExact, MatmulMode::kFast}) {
-            if (!quant && mode == MatmulMode::kFast) continue;  // same kernel for dense
+            // kFast rows only where a different kernel runs (int8 / bf16 activations).
+            const bool fast_kernel =
+                fmt[0] == 'q' ? cpu::select_int8_kernel(bms[0].m, isa) != nullptr
+                              : (isa == cpu::Isa::kAvx512 && cpu::cpu_has_avx512_bf16() && std::string(fmt) == "bf16");
+            if (mode == MatmulMode::kFast && !fast_kernel) continue;
             cpu::force_isa(isa);
             be.set_matmul_mode(mode);
             std::vector<double> t, tc;
