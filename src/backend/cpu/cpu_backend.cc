@@ -182,7 +182,16 @@ void CpuBackend::gelu_tanh_mul(const float* gate, const float* up, int64_t n, fl
 void CpuBackend::gelu_tanh(float* x, int64_t n) { gelu_tanh_mul(x, nullptr, n, x); }
 
 void CpuBackend::softcap(float* x, int64_t n, float cap) {
-  pool_.parallel_for(n, [&](int64_t b, int64_t e) { ref::softcap(x + b, e - b, cap); }, kElemChunk);
+  const cpu::KernelTable* k = active_kernels();
+  pool_.parallel_for(
+      n,
+      [&](int64_t b, int64_t e) {
+        if (k)
+          k->softcap(x + b, e - b, cap);
+        else
+          ref::softcap(x + b, e - b, cap);
+      },
+      kElemChunk);
 }
 
 void CpuBackend::add(float* y, const float* x, int64_t n) {

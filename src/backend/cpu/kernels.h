@@ -47,6 +47,8 @@ struct KernelTable {
                       int64_t n, float scale, float* scores);
   void (*attn_pv)(const float* p, int group, int64_t n, const float* V, int64_t kv_stride, const int64_t* idx,
                   int64_t hd, float* out);
+  // x = cap·tanh(x/cap) in place (absolute error ≲ 2e-7·cap).
+  void (*softcap)(float* x, int64_t n, float cap);
 };
 
 // Activations quantized to int8 per weight group for the integer-dot-product kernels
