@@ -172,8 +172,8 @@ void bench_attention(CpuBackend& be, const std::vector<cpu::Isa>& isas, int reps
   const Case cases[] = {{"decode slide 512", 1, 512, 256, 512},
                         {"decode full 4096", 1, 4096, 512, 0},
                         {"prefill slide 512", 512, 512, 256, 512}};
-  std::printf("\n%-18s %5s %5s %4s %-7s %10s %10s %10s %8s\n", "attention", "T", "S", "hd", "isa", "med_ms", "min_ms",
-              "max_ms", "cpu_ms");
+  std::printf("\n%-18s %5s %5s %4s %-7s %10s %10s %10s %8s\n", "attention", "T", "S", "hd", "isa", "med_ms",
+              "min_ms", "max_ms", "cpu_ms");
   for (const Case& c : cases) {
     ref::AttentionShape sh;
     sh.T = c.T, sh.S = c.S, sh.n_heads = 8, sh.n_kv_heads = 1, sh.head_dim = c.hd, sh.window = c.window;
@@ -193,8 +193,9 @@ void bench_attention(CpuBackend& be, const std::vector<cpu::Isa>& isas, int reps
         tc.push_back(cpu_s() - c0);
       }
       Stats s = stats(t), sc = stats(tc);
-      std::printf("%-18s %5lld %5lld %4d %-7s %10.3f %10.3f %10.3f %8.3f\n", c.name, (long long)c.T, (long long)c.S,
-                  c.hd, cpu::isa_name(isa), s.med * 1e3, s.lo * 1e3, s.hi * 1e3, sc.med * 1e3);
+      std::printf("%-18s %5lld %5lld %4d %-7s %10.3f %10.3f %10.3f %8.3f\n", c.name, (long long)c.T,
+                  (long long)c.S, c.hd, cpu::isa_name(isa), s.med * 1e3, s.lo * 1e3, s.hi * 1e3,
+                  sc.med * 1e3);
     }
   }
 }
@@ -208,11 +209,16 @@ int main(int argc, char** argv) {
   std::vector<cpu::Isa> isas;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
-    else if (a == "--reps" && i + 1 < argc) reps = std::max(1, std::atoi(argv[++i]));
-    else if (a == "--quick") quick = true;
-    else if (a == "--describe") describe = true;
-    else if (a == "--only" && i + 1 < argc) only = argv[++i];
+    if (a == "--threads" && i + 1 < argc)
+      threads = std::atoi(argv[++i]);
+    else if (a == "--reps" && i + 1 < argc)
+      reps = std::max(1, std::atoi(argv[++i]));
+    else if (a == "--quick")
+      quick = true;
+    else if (a == "--describe")
+      describe = true;
+    else if (a == "--only" && i + 1 < argc)
+      only = argv[++i];
     else if (a == "--isa" && i + 1 < argc) {
       std::string list = argv[++i];
       size_t p = 0;
@@ -223,7 +229,10 @@ int main(int argc, char** argv) {
         p = q + 1;
       }
     } else {
-      std::fprintf(stderr, "usage: %s [--threads N] [--reps R] [--isa avx2,avx512] [--quick] [--only SUBSTR] [--describe]\n", argv[0]);
+      std::fprintf(
+          stderr,
+          "usage: %s [--threads N] [--reps R] [--isa avx2,avx512] [--quick] [--only SUBSTR] [--describe]\n",
+          argv[0]);
       return 2;
     }
   }
@@ -238,8 +247,8 @@ int main(int argc, char** argv) {
       return 0;
     }
     std::printf("# %s; detected %s (vnni %d, bf16 %d); reps %d\n", be.description().c_str(),
-                cpu::isa_name(cpu::detected_isa()), int(cpu::cpu_has_avx512_vnni()), int(cpu::cpu_has_avx512_bf16()),
-                reps);
+                cpu::isa_name(cpu::detected_isa()), int(cpu::cpu_has_avx512_vnni()),
+                int(cpu::cpu_has_avx512_bf16()), reps);
     // 256 MiB (8× the L3 of the development machine); measured once here and again right
     // before each matrix row ("%bw" uses the latest measurement: the machine is shared).
     StreamBuffer stream(size_t(256) << 20);
@@ -256,9 +265,10 @@ int main(int argc, char** argv) {
       Stats s = stats(t);
       std::printf("pool round trip: %.1f us (min %.1f, max %.1f)\n", s.med * 1e6, s.lo * 1e6, s.hi * 1e6);
     }
-    std::printf("stream-read %d threads: %.1f GB/s (min %.1f, max %.1f)\n\n", be.pool().size(), sb.med, sb.lo, sb.hi);
-    std::printf("%-16s %-5s %4s %-11s %10s %10s %10s %8s %8s %7s %8s\n", "matrix", "fmt", "T", "isa/acts", "med_ms", "min_ms",
-                "max_ms", "GB/s", "GFLOP/s", "%bw", "cpu_ms");
+    std::printf("stream-read %d threads: %.1f GB/s (min %.1f, max %.1f)\n\n", be.pool().size(), sb.med, sb.lo,
+                sb.hi);
+    std::printf("%-16s %-5s %4s %-11s %10s %10s %10s %8s %8s %7s %8s\n", "matrix", "fmt", "T", "isa/acts",
+                "med_ms", "min_ms", "max_ms", "GB/s", "GFLOP/s", "%bw", "cpu_ms");
     struct Shape {
       const char* name;
       int64_t rows, cols;
@@ -284,33 +294,35 @@ int main(int argc, char** argv) {
           const bool quant = has_fast_mode(fmt);
           for (cpu::Isa isa : isas)
             for (MatmulMode mode : {MatmulMode::kExact, MatmulMode::kFast}) {
-            // kFast rows only where a different kernel runs (int8 / bf16 activations).
-            const bool fast_kernel =
-                fmt[0] == 'q' ? cpu::select_int8_kernel(bms[0].m, isa) != nullptr
-                              : (isa == cpu::Isa::kAvx512 && cpu::cpu_has_avx512_bf16() && std::string(fmt) == "bf16");
-            if (mode == MatmulMode::kFast && !fast_kernel) continue;
-            cpu::force_isa(isa);
-            be.set_matmul_mode(mode);
-            std::vector<double> t, tc;
-            for (auto& bm : bms) be.matmul(bm.m, x.data(), T, y.data());  // warm-up (page faults)
-            for (int r = 0; r < reps; ++r) {
-              const Matrix& m = bms[size_t(r) % bms.size()].m;
-              double t0 = now_s(), c0 = cpu_s();
-              be.matmul(m, x.data(), T, y.data());
-              t.push_back(now_s() - t0);
-              tc.push_back(cpu_s() - c0);
+              // kFast rows only where a different kernel runs (int8 / bf16 activations).
+              const bool fast_kernel = fmt[0] == 'q'
+                                           ? cpu::select_int8_kernel(bms[0].m, isa) != nullptr
+                                           : (isa == cpu::Isa::kAvx512 && cpu::cpu_has_avx512_bf16() &&
+                                              std::string(fmt) == "bf16");
+              if (mode == MatmulMode::kFast && !fast_kernel) continue;
+              cpu::force_isa(isa);
+              be.set_matmul_mode(mode);
+              std::vector<double> t, tc;
+              for (auto& bm : bms) be.matmul(bm.m, x.data(), T, y.data());  // warm-up (page faults)
+              for (int r = 0; r < reps; ++r) {
+                const Matrix& m = bms[size_t(r) % bms.size()].m;
+                double t0 = now_s(), c0 = cpu_s();
+                be.matmul(m, x.data(), T, y.data());
+                t.push_back(now_s() - t0);
+                tc.push_back(cpu_s() - c0);
+              }
+              read_bandwidth(be.pool(), stream, 3, &bw);  // right after the timed calls
+              Stats s = stats(t), sc = stats(tc);
+              double gbs = bytes / s.med / 1e9;
+              const std::string isa_mode =
+                  std::string(cpu::isa_name(isa)) +
+                  (quant ? (mode == MatmulMode::kFast ? (fmt[0] == 'q' ? "/i8" : "/bf16") : "/f32") : "");
+              std::printf("%-16s %-5s %4lld %-11s %10.3f %10.3f %10.3f %8.1f %8.1f %6.0f%% %8.3f\n", sh.name,
+                          fmt, (long long)T, isa_mode.c_str(), s.med * 1e3, s.lo * 1e3, s.hi * 1e3, gbs,
+                          2.0 * double(sh.rows) * double(sh.cols) * double(T) / s.med / 1e9, 100.0 * gbs / bw,
+                          sc.med * 1e3);
+              std::fflush(stdout);
             }
-            read_bandwidth(be.pool(), stream, 3, &bw);  // right after the timed calls
-            Stats s = stats(t), sc = stats(tc);
-            double gbs = bytes / s.med / 1e9;
-            const std::string isa_mode = std::string(cpu::isa_name(isa)) +
-                                         (quant ? (mode == MatmulMode::kFast ? (fmt[0] == 'q' ? "/i8" : "/bf16") : "/f32") : "");
-            std::printf("%-16s %-5s %4lld %-11s %10.3f %10.3f %10.3f %8.1f %8.1f %6.0f%% %8.3f\n", sh.name, fmt,
-                        (long long)T, isa_mode.c_str(), s.med * 1e3, s.lo * 1e3, s.hi * 1e3, gbs,
-                        2.0 * double(sh.rows) * double(sh.cols) * double(T) / s.med / 1e9, 100.0 * gbs / bw,
-                        sc.med * 1e3);
-            std::fflush(stdout);
-          }
         }
       }
     }

@@ -68,7 +68,8 @@ class Backend {
   // ---- normalization / position / activation -------------------------------------------
   // out[n_rows, dim] = x * rsqrt(mean(x²) + eps) * w   (w: backend buffer [dim] or nullptr).
   // In-place (out == x) is allowed.
-  virtual void rmsnorm(const float* x, const float* w, int64_t n_rows, int64_t dim, float eps, float* out) = 0;
+  virtual void rmsnorm(const float* x, const float* w, int64_t n_rows, int64_t dim, float eps,
+                       float* out) = 0;
   // In-place half-split RoPE on x[T, n_heads, head_dim]; positions: host [T];
   // inv_freq: host [head_dim/2] (ref::rope_inv_freq_default / _proportional).
   virtual void rope(float* x, int64_t T, int n_heads, int head_dim, const int32_t* positions,
@@ -79,9 +80,9 @@ class Backend {
   virtual void softcap(float* x, int64_t n, float cap) = 0;  // x = cap·tanh(x/cap)
 
   // ---- elementwise (residual stream, PLE mixing) ---------------------------------------
-  virtual void add(float* y, const float* x, int64_t n) = 0;           // y += x
-  virtual void mul(float* y, const float* x, int64_t n) = 0;           // y *= x
-  virtual void scale(float* y, float s, int64_t n) = 0;                // y *= s
+  virtual void add(float* y, const float* x, int64_t n) = 0;                  // y += x
+  virtual void mul(float* y, const float* x, int64_t n) = 0;                  // y *= x
+  virtual void scale(float* y, float s, int64_t n) = 0;                       // y *= s
   virtual void add_scaled(float* y, const float* x, float s, int64_t n) = 0;  // y = (y + x) * s
 
   // ---- attention -----------------------------------------------------------------------

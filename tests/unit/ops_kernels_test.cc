@@ -102,8 +102,10 @@ TEST(OpsKernels, AffineAndBf16MatmulModelShapes) {
     const int64_t rows = 300, cols = 1536;
     auto w = random_floats(size_t(rows * cols), 77);
     for (int64_t T : {1, 5, 40}) {  // T = 40: activation preparation split over threads
-      check_matmul(be, testing::make_affine(w, rows, cols, 4, 64, DType::BF16).m, T, tag(isa, "affine4 300x1536"));
-      check_matmul(be, testing::make_affine(w, rows, cols, 8, 64, DType::BF16).m, T, tag(isa, "affine8 300x1536"));
+      check_matmul(be, testing::make_affine(w, rows, cols, 4, 64, DType::BF16).m, T,
+                   tag(isa, "affine4 300x1536"));
+      check_matmul(be, testing::make_affine(w, rows, cols, 8, 64, DType::BF16).m, T,
+                   tag(isa, "affine8 300x1536"));
       check_matmul(be, testing::make_dense(w, rows, cols, DType::BF16).m, T, tag(isa, "bf16 300x1536"));
     }
     // kFast at a model shape with threaded int8 preparation: close to exact (relative RMS).
@@ -115,8 +117,10 @@ TEST(OpsKernels, AffineAndBf16MatmulModelShapes) {
       be.matmul(m.m, a.x, 40, got.data());
       ref::matmul(m.m, a.x, 40, want.data());
       double se = 0, ss = 0;
-      for (size_t i = 0; i < got.size(); ++i) se += (got[i] - want[i]) * (got[i] - want[i]), ss += want[i] * want[i];
-      EXPECT_LE(std::sqrt(se / ss), 2e-2) << tag(isa, "fast affine" + std::to_string(bits) + " 300x1536 T=40");
+      for (size_t i = 0; i < got.size(); ++i)
+        se += (got[i] - want[i]) * (got[i] - want[i]), ss += want[i] * want[i];
+      EXPECT_LE(std::sqrt(se / ss), 2e-2)
+          << tag(isa, "fast affine" + std::to_string(bits) + " 300x1536 T=40");
     }
   }
 }
@@ -182,7 +186,8 @@ TEST(OpsKernels, AffineMatmulFastModeInt8Activations) {
             }
             double se = 0, ss = 0;
             for (size_t i = 0; i < got.size(); ++i)
-              se += (double(got[i]) - exact[i]) * (double(got[i]) - exact[i]), ss += double(exact[i]) * exact[i];
+              se += (double(got[i]) - exact[i]) * (double(got[i]) - exact[i]),
+                  ss += double(exact[i]) * exact[i];
             EXPECT_LE(std::sqrt(se / std::max(ss, 1e-30)), 5e-2) << what << " relative RMS error vs exact";
           }
   }
@@ -210,8 +215,8 @@ TEST(OpsKernels, Bf16MatmulFastMode) {
           be.matmul(m.m, a.x, T, got.data());
           ref::matmul(m.m, xr.data(), T, want.data());
           expect_close(got.data(), want.data(), got.size(), 1e-4, 1e-4,
-                       tag(isa, "fast bf16 " + std::to_string(rows) + "x" + std::to_string(cols) + " T=" +
-                                    std::to_string(T)));
+                       tag(isa, "fast bf16 " + std::to_string(rows) + "x" + std::to_string(cols) +
+                                    " T=" + std::to_string(T)));
         }
   }
 }
@@ -266,7 +271,8 @@ TEST(OpsKernels, ElementwiseOpsMatchReference) {
     }
     // RoPE (both kinds) through the backend.
     for (int hd : {256, 512}) {
-      auto inv = hd == 256 ? ref::rope_inv_freq_default(hd, 1e4) : ref::rope_inv_freq_proportional(hd, 1e6, 0.25);
+      auto inv =
+          hd == 256 ? ref::rope_inv_freq_default(hd, 1e4) : ref::rope_inv_freq_proportional(hd, 1e6, 0.25);
       const int64_t T = 3;
       auto x = random_floats(size_t(T * 2 * hd), 24);
       auto want = x, got = x;
@@ -284,17 +290,23 @@ TEST(OpsKernels, AttentionHeadDims256And512WithWindows) {
     int nh, nkv, hd;
     int64_t window;
   };
-  const Case cases[] = {{1, 40, 8, 1, 256, 16}, {3, 40, 8, 1, 512, 0}, {17, 60, 4, 2, 256, 7},
-                        {17, 17, 2, 2, 512, 5}, {3, 9, 8, 4, 33, 0},
+  const Case cases[] = {{1, 40, 8, 1, 256, 16},
+                        {3, 40, 8, 1, 512, 0},
+                        {17, 60, 4, 2, 256, 7},
+                        {17, 17, 2, 2, 512, 5},
+                        {3, 9, 8, 4, 33, 0},
                         // decode over long caches: key-range splits + merge (full and sliding)
-                        {1, 1100, 8, 1, 512, 0}, {1, 1100, 8, 1, 256, 512}, {2, 700, 4, 2, 256, 0}};
+                        {1, 1100, 8, 1, 512, 0},
+                        {1, 1100, 8, 1, 256, 512},
+                        {2, 700, 4, 2, 256, 0}};
   for (cpu::Isa isa : testing::supported_isas()) {
     ScopedIsa scope(isa);
     CpuBackend be(2);
     be.set_matmul_mode(MatmulMode::kExact);
     for (const Case& c : cases) {
       ref::AttentionShape sh;
-      sh.T = c.T, sh.S = c.S, sh.n_heads = c.nh, sh.n_kv_heads = c.nkv, sh.head_dim = c.hd, sh.window = c.window;
+      sh.T = c.T, sh.S = c.S, sh.n_heads = c.nh, sh.n_kv_heads = c.nkv, sh.head_dim = c.hd,
+      sh.window = c.window;
       MisalignedActs q(c.T, int64_t(c.nh) * c.hd, 31), K(c.S, int64_t(c.nkv) * c.hd, 32),
           V(c.S, int64_t(c.nkv) * c.hd, 33);
       // Queries are the last T positions; slots in ring order with one empty slot.

@@ -29,7 +29,8 @@ TEST(ThreadPool, CoversEveryIndexExactlyOnce) {
 TEST(ThreadPool, MinChunkLimitsThreadsAndNestedCallsRunInline) {
   ThreadPool pool(4);
   std::atomic<int> calls{0};
-  pool.parallel_for(10, [&](int64_t, int64_t) { ++calls; }, 8);
+  pool.parallel_for(
+      10, [&](int64_t, int64_t) { ++calls; }, 8);
   EXPECT_EQ(calls.load(), 2);
   std::atomic<int64_t> total{0};
   pool.parallel_for(4, [&](int64_t b, int64_t e) {

@@ -17,9 +17,12 @@ namespace ember {
 namespace cpu {
 const KernelTable* kernel_table(Isa isa) {
   switch (isa) {
-    case Isa::kAvx512: return kernels_avx512();
-    case Isa::kAvx2: return kernels_avx2();
-    case Isa::kScalar: return nullptr;
+    case Isa::kAvx512:
+      return kernels_avx512();
+    case Isa::kAvx2:
+      return kernels_avx2();
+    case Isa::kScalar:
+      return nullptr;
   }
   return nullptr;
 }
@@ -71,7 +74,9 @@ float* CpuBackend::alloc(size_t n) {
 }
 void CpuBackend::free(float* p) { std::free(p); }
 void CpuBackend::upload(float* dst, const float* src, size_t n) { std::memcpy(dst, src, n * sizeof(float)); }
-void CpuBackend::download(float* dst, const float* src, size_t n) { std::memcpy(dst, src, n * sizeof(float)); }
+void CpuBackend::download(float* dst, const float* src, size_t n) {
+  std::memcpy(dst, src, n * sizeof(float));
+}
 void CpuBackend::copy(float* dst, const float* src, size_t n) { std::memmove(dst, src, n * sizeof(float)); }
 
 void CpuBackend::matmul(const Matrix& W, const float* x, int64_t T, float* y) {
@@ -91,19 +96,24 @@ void CpuBackend::matmul(const Matrix& W, const float* x, int64_t T, float* y) {
         },
         kElemChunk);
     const cpu::MatmulBf16Fn f = cpu::matmul_bf16_avx512bf16();
-    pool_.parallel_for(W.rows, [&](int64_t b, int64_t e) { f(W, xb.data(), T, y, b, e); }, grain);
+    pool_.parallel_for(
+        W.rows, [&](int64_t b, int64_t e) { f(W, xb.data(), T, y, b, e); }, grain);
     return;
   }
   if (k && dense_fast_path(W)) {
-    pool_.parallel_for(W.rows, [&](int64_t b, int64_t e) { k->matmul_dense(W, x, T, y, b, e); }, grain);
+    pool_.parallel_for(
+        W.rows, [&](int64_t b, int64_t e) { k->matmul_dense(W, x, T, y, b, e); }, grain);
     return;
   }
-  const cpu::MatmulInt8Fn f = mode_ == MatmulMode::kFast ? cpu::select_int8_kernel(W, cpu::active_isa()) : nullptr;
+  const cpu::MatmulInt8Fn f =
+      mode_ == MatmulMode::kFast ? cpu::select_int8_kernel(W, cpu::active_isa()) : nullptr;
   if (f) {
     cpu::Int8Acts& a = *int8_scratch_;
     cpu::size_acts_int8(W, T, &a);
-    pool_.parallel_for(T, [&](int64_t b, int64_t e) { cpu::quantize_acts_int8(W, x, b, e, &a); }, tok_grain);
-    pool_.parallel_for(W.rows, [&](int64_t b, int64_t e) { f(W, a, y, b, e); }, grain);
+    pool_.parallel_for(
+        T, [&](int64_t b, int64_t e) { cpu::quantize_acts_int8(W, x, b, e, &a); }, tok_grain);
+    pool_.parallel_for(
+        W.rows, [&](int64_t b, int64_t e) { f(W, a, y, b, e); }, grain);
     return;
   }
   if (k && cpu::affine_fast_path(W)) {
@@ -112,8 +122,10 @@ void CpuBackend::matmul(const Matrix& W, const float* x, int64_t T, float* y) {
     a.x.resize(size_t(T * W.cols));
     a.gsum.resize(size_t(T * a.groups));
     a.xp = a.x.data(), a.gsump = a.gsum.data();
-    pool_.parallel_for(T, [&](int64_t b, int64_t e) { k->affine_prepare(W, x, b, e, &a); }, tok_grain);
-    pool_.parallel_for(W.rows, [&](int64_t b, int64_t e) { k->matmul_affine(W, a, y, b, e); }, grain);
+    pool_.parallel_for(
+        T, [&](int64_t b, int64_t e) { k->affine_prepare(W, x, b, e, &a); }, tok_grain);
+    pool_.parallel_for(
+        W.rows, [&](int64_t b, int64_t e) { k->matmul_affine(W, a, y, b, e); }, grain);
     return;
   }
   if (k) {
@@ -130,7 +142,8 @@ void CpuBackend::matmul(const Matrix& W, const float* x, int64_t T, float* y) {
         grain);
     return;
   }
-  pool_.parallel_for(W.rows, [&](int64_t b, int64_t e) { ref::matmul_rows(W, x, T, y, b, e); }, grain);
+  pool_.parallel_for(
+      W.rows, [&](int64_t b, int64_t e) { ref::matmul_rows(W, x, T, y, b, e); }, grain);
 }
 
 void CpuBackend::embedding_rows(const Matrix& E, const int32_t* ids, int64_t T, float* out, float scale) {
@@ -138,7 +151,8 @@ void CpuBackend::embedding_rows(const Matrix& E, const int32_t* ids, int64_t T, 
     if (ids[t] < 0 || ids[t] >= E.rows)
       fail(ErrorCode::kInvalidArgument, E.name, ": token id ", ids[t], " at position ", t,
            " is outside the embedding table [0, ", E.rows, ")");
-  pool_.parallel_for(T, [&](int64_t b, int64_t e) { ref::embedding_rows(E, ids + b, e - b, out + b * E.cols, scale); });
+  pool_.parallel_for(
+      T, [&](int64_t b, int64_t e) { ref::embedding_rows(E, ids + b, e - b, out + b * E.cols, scale); });
 }
 
 void CpuBackend::rmsnorm(const float* x, const float* w, int64_t n_rows, int64_t dim, float eps, float* out) {
@@ -158,8 +172,9 @@ void CpuBackend::rmsnorm(const float* x, const float* w, int64_t n_rows, int64_t
 void CpuBackend::rope(float* x, int64_t T, int n_heads, int head_dim, const int32_t* positions,
                       const float* inv_freq) {
   const int64_t row = int64_t(n_heads) * head_dim;
-  pool_.parallel_for(
-      T, [&](int64_t b, int64_t e) { ref::rope_apply(x + b * row, e - b, n_heads, head_dim, positions + b, inv_freq); });
+  pool_.parallel_for(T, [&](int64_t b, int64_t e) {
+    ref::rope_apply(x + b * row, e - b, n_heads, head_dim, positions + b, inv_freq);
+  });
 }
 
 void CpuBackend::gelu_tanh_mul(const float* gate, const float* up, int64_t n, float* out) {

@@ -75,9 +75,12 @@ std::atomic<int>& active_slot() {
 
 const char* isa_name(Isa isa) {
   switch (isa) {
-    case Isa::kScalar: return "scalar";
-    case Isa::kAvx2: return "avx2";
-    case Isa::kAvx512: return "avx512";
+    case Isa::kScalar:
+      return "scalar";
+    case Isa::kAvx2:
+      return "avx2";
+    case Isa::kAvx512:
+      return "avx512";
   }
   return "?";
 }
@@ -86,7 +89,8 @@ Isa parse_isa(std::string_view name) {
   if (name == "scalar") return Isa::kScalar;
   if (name == "avx2") return Isa::kAvx2;
   if (name == "avx512") return Isa::kAvx512;
-  fail(ErrorCode::kInvalidArgument, "unknown ISA level '", std::string(name), "' (expected scalar, avx2 or avx512)");
+  fail(ErrorCode::kInvalidArgument, "unknown ISA level '", std::string(name),
+       "' (expected scalar, avx2 or avx512)");
 }
 
 Isa detected_isa() {

@@ -22,7 +22,8 @@ template <int RB, int TB>
 void block(const Matrix& M, const uint16_t* x, float* y, int64_t r, int64_t t0) {
   const int64_t cols = M.cols;
   const uint16_t* rows[RB];
-  for (int i = 0; i < RB; ++i) rows[i] = reinterpret_cast<const uint16_t*>(M.data + size_t(r + i) * M.row_bytes);
+  for (int i = 0; i < RB; ++i)
+    rows[i] = reinterpret_cast<const uint16_t*>(M.data + size_t(r + i) * M.row_bytes);
   const uint16_t* xs[TB];
   for (int j = 0; j < TB; ++j) xs[j] = x + (t0 + j) * cols;
   __m512 acc[RB][TB];
@@ -53,10 +54,14 @@ void block(const Matrix& M, const uint16_t* x, float* y, int64_t r, int64_t t0) 
 template <int RB>
 void tokens(const Matrix& M, const uint16_t* x, float* y, int64_t r, int64_t t0, int64_t tb) {
   switch (tb) {
-    case 1: return block<RB, 1>(M, x, y, r, t0);
-    case 2: return block<RB, 2>(M, x, y, r, t0);
-    case 3: return block<RB, 3>(M, x, y, r, t0);
-    default: return block<RB, 4>(M, x, y, r, t0);
+    case 1:
+      return block<RB, 1>(M, x, y, r, t0);
+    case 2:
+      return block<RB, 2>(M, x, y, r, t0);
+    case 3:
+      return block<RB, 3>(M, x, y, r, t0);
+    default:
+      return block<RB, 4>(M, x, y, r, t0);
   }
 }
 
