@@ -25,7 +25,7 @@
 
 namespace ember {
 
-// How matmuls on quantized (MLX affine) weights treat the activations.
+// How matmuls treat the activations (matters for MLX affine 4/8-bit and dense bf16 weights).
 enum class MatmulMode {
   // f32 activations: equals dequantize-then-matmul up to f32 summation order. Use for
   // reference/golden comparisons (transformers float32, mlx-lm).
@@ -77,7 +77,7 @@ class Backend {
   // out[n] = gelu_tanh(gate) * up (GeGLU); out may alias gate or up.
   virtual void gelu_tanh_mul(const float* gate, const float* up, int64_t n, float* out) = 0;
   virtual void gelu_tanh(float* x, int64_t n) = 0;
-  virtual void softcap(float* x, int64_t n, float cap) = 0;  // x = cap·tanh(x/cap)
+  virtual void softcap(float* x, int64_t n, float cap) = 0;  // x = cap·tanh(x/cap), abs err ≲ 2e-7·cap
 
   // ---- elementwise (residual stream, PLE mixing) ---------------------------------------
   virtual void add(float* y, const float* x, int64_t n) = 0;                  // y += x
