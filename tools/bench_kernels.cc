@@ -9,9 +9,11 @@
 // (stored weight bytes incl. scales+biases ÷ time) and GFLOP/s (2·rows·cols·T ÷ time).
 // Weights are random bytes (throughput does not depend on the values). cpu_ms is the median
 // process CPU time of one call (all threads): on a shared, loaded machine it shows the kernel's
-// own cost when wall time is inflated by waiting for a core. Quantized formats run twice:
-// "/f32" = MatmulMode::kExact (f32 FMA on unpacked codes), "/i8" = kFast (int8 activations,
-// integer dot products where a kernel exists).
+// own cost when wall time is inflated by waiting for a core. q4/q8/bf16 run twice:
+// "/f32" = MatmulMode::kExact (f32 activations, FMA on unpacked weights), "/i8" or "/bf16" =
+// kFast (activations rounded to int8 per group / to bf16, integer or bf16 dot products).
+#include <emmintrin.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -24,6 +26,7 @@
 
 #include "backend/cpu/cpu_backend.h"
 #include "backend/cpu/isa.h"
+#include "backend/cpu/kernels.h"
 #include "core/dtype.h"
 #include "core/threadpool.h"
 #include "ember/error.hpp"
@@ -109,33 +112,53 @@ BenchMatrix make(const std::string& fmt, int64_t rows, int64_t cols) {
   return b;
 }
 
-// Streaming read: every thread sums its share of a buffer far larger than the caches.
-Stats read_bandwidth(ThreadPool& pool, int reps, double* gbs) {
-  const size_t n = size_t(1) << 28;  // 1 GiB of floats
-  std::vector<float> buf(n, 1.0f);
+// Streaming read: every thread XORs its share of a buffer far larger than the caches with
+// SSE2 (baseline x86-64) loads, so the loop itself is not the bottleneck. Only the partial last
+// block of a thread is read with one 16-byte load per 64 bytes (negligible).
+struct StreamBuffer {
+  std::vector<uint8_t> buf;
+  explicit StreamBuffer(size_t n) : buf(n) { fill_random(buf.data(), n, 7); }
+};
+
+Stats read_bandwidth(ThreadPool& pool, const StreamBuffer& sb, int reps, double* gbs) {
+  const std::vector<uint8_t>& buf = sb.buf;
+  const size_t n = buf.size();
   std::vector<double> t;
-  volatile float sink = 0;
+  std::vector<uint64_t> part(size_t(pool.size()) * 8);
+  const int64_t blocks = int64_t(n / 64);
   for (int r = 0; r < reps + 1; ++r) {
     double t0 = now_s();
-    std::vector<float> part(size_t(pool.size()) * 16, 0.0f);
-    pool.parallel_for(int64_t(n), [&](int64_t b, int64_t e) {
-      float s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
-      for (int64_t i = b; i + 8 <= e; i += 8) {
-        s0 += buf[size_t(i)], s1 += buf[size_t(i + 1)], s2 += buf[size_t(i + 2)], s3 += buf[size_t(i + 3)];
-        s4 += buf[size_t(i + 4)], s5 += buf[size_t(i + 5)], s6 += buf[size_t(i + 6)], s7 += buf[size_t(i + 7)];
+    pool.parallel_for(blocks, [&](int64_t b, int64_t e) {
+      // Four concurrent sequential streams per thread (like a 4-row matvec): one stream per
+      // core leaves the memory system idle between prefetches.
+      __m128i a0 = _mm_setzero_si128(), a1 = a0, a2 = a0, a3 = a0;
+      const __m128i* p = reinterpret_cast<const __m128i*>(buf.data());
+      const int64_t q = (e - b) / 4;
+      for (int64_t i = b; i < b + q; ++i) {
+        for (int k = 0; k < 4; ++k) {
+          a0 = _mm_xor_si128(a0, _mm_load_si128(p + 4 * (i + k * q)));
+          a1 = _mm_xor_si128(a1, _mm_load_si128(p + 4 * (i + k * q) + 1));
+          a2 = _mm_xor_si128(a2, _mm_load_si128(p + 4 * (i + k * q) + 2));
+          a3 = _mm_xor_si128(a3, _mm_load_si128(p + 4 * (i + k * q) + 3));
+        }
       }
-      part[size_t(b * pool.size() / int64_t(n)) * 16] = s0 + s1 + s2 + s3 + s4 + s5 + s6 + s7;
+      for (int64_t i = b + 4 * q; i < e; ++i) a0 = _mm_xor_si128(a0, _mm_load_si128(p + 4 * i));
+      const __m128i x = _mm_xor_si128(_mm_xor_si128(a0, a1), _mm_xor_si128(a2, a3));
+      part[size_t(b * pool.size() / blocks) * 8] = uint64_t(_mm_cvtsi128_si64(x));
     });
     double dt = now_s() - t0;
-    for (float v : part) sink = sink + v;
-    if (r > 0) t.push_back(double(n * sizeof(float)) / dt / 1e9);  // first run warms the pages
+    if (r > 0) t.push_back(double(n) / dt / 1e9);  // first run warms the pages
   }
+  uint64_t sink = 0;
+  for (uint64_t v : part) sink ^= v;
+  if (sink == 42) std::printf(" ");  // keep the loads observable
   Stats s = stats(t);
   *gbs = s.med;
   return s;
 }
 
-bool bm0_quantized(const char* fmt) { return fmt[0] == 'q'; }
+// Formats with a MatmulMode::kFast kernel (int8 activations for q4/q8, bf16 activations for bf16).
+bool has_fast_mode(const char* fmt) { return std::string(fmt) != "f32"; }
 
 // Attention at E2B shapes (8 query heads, 1 KV head): decode against a sliding (hd 256,
 // 512 keys) and a full (hd 512, 4096 keys) cache, and a 512-token sliding prefill.
@@ -149,8 +172,8 @@ void bench_attention(CpuBackend& be, const std::vector<cpu::Isa>& isas, int reps
   const Case cases[] = {{"decode slide 512", 1, 512, 256, 512},
                         {"decode full 4096", 1, 4096, 512, 0},
                         {"prefill slide 512", 512, 512, 256, 512}};
-  std::printf("\n%-18s %5s %5s %4s %-7s %10s %10s %10s %8s\n", "attention", "T", "S", "hd", "isa", "med_ms", "min_ms",
-              "max_ms", "cpu_ms");
+  std::printf("\n%-18s %5s %5s %4s %-7s %10s %10s %10s %8s\n", "attention", "T", "S", "hd", "isa", "med_ms",
+              "min_ms", "max_ms", "cpu_ms");
   for (const Case& c : cases) {
     ref::AttentionShape sh;
     sh.T = c.T, sh.S = c.S, sh.n_heads = 8, sh.n_kv_heads = 1, sh.head_dim = c.hd, sh.window = c.window;
@@ -170,8 +193,9 @@ void bench_attention(CpuBackend& be, const std::vector<cpu::Isa>& isas, int reps
         tc.push_back(cpu_s() - c0);
       }
       Stats s = stats(t), sc = stats(tc);
-      std::printf("%-18s %5lld %5lld %4d %-7s %10.3f %10.3f %10.3f %8.3f\n", c.name, (long long)c.T, (long long)c.S,
-                  c.hd, cpu::isa_name(isa), s.med * 1e3, s.lo * 1e3, s.hi * 1e3, sc.med * 1e3);
+      std::printf("%-18s %5lld %5lld %4d %-7s %10.3f %10.3f %10.3f %8.3f\n", c.name, (long long)c.T,
+                  (long long)c.S, c.hd, cpu::isa_name(isa), s.med * 1e3, s.lo * 1e3, s.hi * 1e3,
+                  sc.med * 1e3);
     }
   }
 }
@@ -185,11 +209,16 @@ int main(int argc, char** argv) {
   std::vector<cpu::Isa> isas;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
-    else if (a == "--reps" && i + 1 < argc) reps = std::max(1, std::atoi(argv[++i]));
-    else if (a == "--quick") quick = true;
-    else if (a == "--describe") describe = true;
-    else if (a == "--only" && i + 1 < argc) only = argv[++i];
+    if (a == "--threads" && i + 1 < argc)
+      threads = std::atoi(argv[++i]);
+    else if (a == "--reps" && i + 1 < argc)
+      reps = std::max(1, std::atoi(argv[++i]));
+    else if (a == "--quick")
+      quick = true;
+    else if (a == "--describe")
+      describe = true;
+    else if (a == "--only" && i + 1 < argc)
+      only = argv[++i];
     else if (a == "--isa" && i + 1 < argc) {
       std::string list = argv[++i];
       size_t p = 0;
@@ -200,7 +229,10 @@ int main(int argc, char** argv) {
         p = q + 1;
       }
     } else {
-      std::fprintf(stderr, "usage: %s [--threads N] [--reps R] [--isa avx2,avx512] [--quick] [--only SUBSTR] [--describe]\n", argv[0]);
+      std::fprintf(
+          stderr,
+          "usage: %s [--threads N] [--reps R] [--isa avx2,avx512] [--quick] [--only SUBSTR] [--describe]\n",
+          argv[0]);
       return 2;
     }
   }
@@ -215,13 +247,28 @@ int main(int argc, char** argv) {
       return 0;
     }
     std::printf("# %s; detected %s (vnni %d, bf16 %d); reps %d\n", be.description().c_str(),
-                cpu::isa_name(cpu::detected_isa()), int(cpu::cpu_has_avx512_vnni()), int(cpu::cpu_has_avx512_bf16()),
-                reps);
+                cpu::isa_name(cpu::detected_isa()), int(cpu::cpu_has_avx512_vnni()),
+                int(cpu::cpu_has_avx512_bf16()), reps);
+    // 256 MiB (8× the L3 of the development machine); measured once here and again right
+    // before each matrix row ("%bw" uses the latest measurement: the machine is shared).
+    StreamBuffer stream(size_t(256) << 20);
     double bw = 0;
-    Stats sb = read_bandwidth(be.pool(), reps, &bw);
-    std::printf("stream-read %d threads: %.1f GB/s (min %.1f, max %.1f)\n\n", be.pool().size(), sb.med, sb.lo, sb.hi);
-    std::printf("%-16s %-5s %4s %-11s %10s %10s %10s %8s %8s %7s %8s\n", "matrix", "fmt", "T", "isa/acts", "med_ms", "min_ms",
-                "max_ms", "GB/s", "GFLOP/s", "%bw", "cpu_ms");
+    Stats sb = read_bandwidth(be.pool(), stream, reps, &bw);
+    {  // hand-off latency of the pool: a parallel_for whose chunks do nothing
+      std::vector<double> t;
+      for (int r = 0; r < 5; ++r) {
+        const int calls = 2000;
+        double t0 = now_s();
+        for (int i = 0; i < calls; ++i) be.pool().parallel_for(be.pool().size(), [](int64_t, int64_t) {});
+        t.push_back((now_s() - t0) / calls);
+      }
+      Stats s = stats(t);
+      std::printf("pool round trip: %.1f us (min %.1f, max %.1f)\n", s.med * 1e6, s.lo * 1e6, s.hi * 1e6);
+    }
+    std::printf("stream-read %d threads: %.1f GB/s (min %.1f, max %.1f)\n\n", be.pool().size(), sb.med, sb.lo,
+                sb.hi);
+    std::printf("%-16s %-5s %4s %-11s %10s %10s %10s %8s %8s %7s %8s\n", "matrix", "fmt", "T", "isa/acts",
+                "med_ms", "min_ms", "max_ms", "GB/s", "GFLOP/s", "%bw", "cpu_ms");
     struct Shape {
       const char* name;
       int64_t rows, cols;
@@ -244,31 +291,38 @@ int main(int argc, char** argv) {
           if (sh.rows > 100000 && T > 1) continue;
           std::vector<float> x(size_t(T * sh.cols)), y(size_t(T * sh.rows));
           for (size_t i = 0; i < x.size(); ++i) x[i] = float(int(i % 17) - 8) * 0.1f;
-          const bool quant = bm0_quantized(fmt);
+          const bool quant = has_fast_mode(fmt);
           for (cpu::Isa isa : isas)
             for (MatmulMode mode : {MatmulMode::kExact, MatmulMode::kFast}) {
-            if (!quant && mode == MatmulMode::kFast) continue;  // same kernel for dense
-            cpu::force_isa(isa);
-            be.set_matmul_mode(mode);
-            std::vector<double> t, tc;
-            for (auto& bm : bms) be.matmul(bm.m, x.data(), T, y.data());  // warm-up (page faults)
-            for (int r = 0; r < reps; ++r) {
-              const Matrix& m = bms[size_t(r) % bms.size()].m;
-              double t0 = now_s(), c0 = cpu_s();
-              be.matmul(m, x.data(), T, y.data());
-              t.push_back(now_s() - t0);
-              tc.push_back(cpu_s() - c0);
+              // kFast rows only where a different kernel runs (int8 / bf16 activations).
+              const bool fast_kernel = fmt[0] == 'q'
+                                           ? cpu::select_int8_kernel(bms[0].m, isa) != nullptr
+                                           : (isa == cpu::Isa::kAvx512 && cpu::cpu_has_avx512_bf16() &&
+                                              std::string(fmt) == "bf16");
+              if (mode == MatmulMode::kFast && !fast_kernel) continue;
+              cpu::force_isa(isa);
+              be.set_matmul_mode(mode);
+              std::vector<double> t, tc;
+              for (auto& bm : bms) be.matmul(bm.m, x.data(), T, y.data());  // warm-up (page faults)
+              for (int r = 0; r < reps; ++r) {
+                const Matrix& m = bms[size_t(r) % bms.size()].m;
+                double t0 = now_s(), c0 = cpu_s();
+                be.matmul(m, x.data(), T, y.data());
+                t.push_back(now_s() - t0);
+                tc.push_back(cpu_s() - c0);
+              }
+              read_bandwidth(be.pool(), stream, 3, &bw);  // right after the timed calls
+              Stats s = stats(t), sc = stats(tc);
+              double gbs = bytes / s.med / 1e9;
+              const std::string isa_mode =
+                  std::string(cpu::isa_name(isa)) +
+                  (quant ? (mode == MatmulMode::kFast ? (fmt[0] == 'q' ? "/i8" : "/bf16") : "/f32") : "");
+              std::printf("%-16s %-5s %4lld %-11s %10.3f %10.3f %10.3f %8.1f %8.1f %6.0f%% %8.3f\n", sh.name,
+                          fmt, (long long)T, isa_mode.c_str(), s.med * 1e3, s.lo * 1e3, s.hi * 1e3, gbs,
+                          2.0 * double(sh.rows) * double(sh.cols) * double(T) / s.med / 1e9, 100.0 * gbs / bw,
+                          sc.med * 1e3);
+              std::fflush(stdout);
             }
-            Stats s = stats(t), sc = stats(tc);
-            double gbs = bytes / s.med / 1e9;
-            const std::string isa_mode = std::string(cpu::isa_name(isa)) +
-                                         (quant ? (mode == MatmulMode::kFast ? "/i8" : "/f32") : "");
-            std::printf("%-16s %-5s %4lld %-11s %10.3f %10.3f %10.3f %8.1f %8.1f %6.0f%% %8.3f\n", sh.name, fmt,
-                        (long long)T, isa_mode.c_str(), s.med * 1e3, s.lo * 1e3, s.hi * 1e3, gbs,
-                        2.0 * double(sh.rows) * double(sh.cols) * double(T) / s.med / 1e9, 100.0 * gbs / bw,
-                        sc.med * 1e3);
-            std::fflush(stdout);
-          }
         }
       }
     }

@@ -25,7 +25,7 @@
 
 namespace ember {
 
-// How matmuls on quantized (MLX affine) weights treat the activations.
+// How matmuls treat the activations (matters for MLX affine 4/8-bit and dense bf16 weights).
 enum class MatmulMode {
   // f32 activations: equals dequantize-then-matmul up to f32 summation order. Use for
   // reference/golden comparisons (transformers float32, mlx-lm).
@@ -33,8 +33,9 @@ enum class MatmulMode {
   // Activations quantized to int8 per weight group (x ≈ d·q, d = max|x|/127) and integer dot
   // products where the CPU has them (AVX-512 VNNI: 4/8-bit; AVX2: 4-bit); the bias term uses
   // the exact Σx. Like llama.cpp's q8 activations: relative RMS error of the outputs ~1e-2 on
-  // random data. Dense weights, group size 32 and cases without an int8 kernel compute
-  // exactly. The default.
+  // random data. Dense bf16 weights on AVX-512 BF16 CPUs: activations rounded to bf16 and
+  // vdpbf16ps (relative error ~1e-3). F32/F16 weights, group size 32 and cases without such a
+  // kernel compute exactly. The default.
   kFast,
 };
 
@@ -67,7 +68,8 @@ class Backend {
   // ---- normalization / position / activation -------------------------------------------
   // out[n_rows, dim] = x * rsqrt(mean(x²) + eps) * w   (w: backend buffer [dim] or nullptr).
   // In-place (out == x) is allowed.
-  virtual void rmsnorm(const float* x, const float* w, int64_t n_rows, int64_t dim, float eps, float* out) = 0;
+  virtual void rmsnorm(const float* x, const float* w, int64_t n_rows, int64_t dim, float eps,
+                       float* out) = 0;
   // In-place half-split RoPE on x[T, n_heads, head_dim]; positions: host [T];
   // inv_freq: host [head_dim/2] (ref::rope_inv_freq_default / _proportional).
   virtual void rope(float* x, int64_t T, int n_heads, int head_dim, const int32_t* positions,
@@ -75,12 +77,12 @@ class Backend {
   // out[n] = gelu_tanh(gate) * up (GeGLU); out may alias gate or up.
   virtual void gelu_tanh_mul(const float* gate, const float* up, int64_t n, float* out) = 0;
   virtual void gelu_tanh(float* x, int64_t n) = 0;
-  virtual void softcap(float* x, int64_t n, float cap) = 0;  // x = cap·tanh(x/cap)
+  virtual void softcap(float* x, int64_t n, float cap) = 0;  // x = cap·tanh(x/cap), abs err ≲ 2e-7·cap
 
   // ---- elementwise (residual stream, PLE mixing) ---------------------------------------
-  virtual void add(float* y, const float* x, int64_t n) = 0;           // y += x
-  virtual void mul(float* y, const float* x, int64_t n) = 0;           // y *= x
-  virtual void scale(float* y, float s, int64_t n) = 0;                // y *= s
+  virtual void add(float* y, const float* x, int64_t n) = 0;                  // y += x
+  virtual void mul(float* y, const float* x, int64_t n) = 0;                  // y *= x
+  virtual void scale(float* y, float s, int64_t n) = 0;                       // y *= s
   virtual void add_scaled(float* y, const float* x, float s, int64_t n) = 0;  // y = (y + x) * s
 
   // ---- attention -----------------------------------------------------------------------

@@ -116,8 +116,8 @@ void softmax(float* x, int64_t n_rows, int64_t n) {
   }
 }
 
-void attention(const AttentionShape& sh, const float* q, const float* K, const float* V,
-               const int32_t* q_pos, const int32_t* k_pos, float* out) {
+void attention(const AttentionShape& sh, const float* q, const float* K, const float* V, const int32_t* q_pos,
+               const int32_t* k_pos, float* out) {
   if (sh.n_kv_heads <= 0 || sh.n_heads % sh.n_kv_heads != 0)
     fail(ErrorCode::kInvalidArgument, "attention: n_heads ", sh.n_heads, " is not a multiple of n_kv_heads ",
          sh.n_kv_heads);
@@ -142,7 +142,8 @@ void attention(const AttentionShape& sh, const float* q, const float* K, const f
       if (mx == -INFINITY) continue;  // no visible key
       float sum = 0.0f;
       for (int64_t s = 0; s < sh.S; ++s)
-        if (attention_visible(q_pos[t], k_pos[s], sh.window)) sum += (p[size_t(s)] = std::exp(p[size_t(s)] - mx));
+        if (attention_visible(q_pos[t], k_pos[s], sh.window))
+          sum += (p[size_t(s)] = std::exp(p[size_t(s)] - mx));
       for (int64_t s = 0; s < sh.S; ++s) {
         if (!attention_visible(q_pos[t], k_pos[s], sh.window)) continue;
         const float w = p[size_t(s)] / sum;

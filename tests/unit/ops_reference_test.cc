@@ -1,8 +1,7 @@
 // Reference ops (ops/ops.h) against naive formulas and the Gemma 4 facts of
 // gemma4-text.md §4 and §10.4-5.
-#include <sys/mman.h>
-
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 
 #include <cmath>
 #include <vector>
@@ -162,9 +161,11 @@ TEST(OpsReference, AttentionMatchesNaiveGqa) {
       std::vector<double> sc;
       std::vector<int> vis;
       for (int s = 0; s < 9; ++s) {
-        if (kp[size_t(s)] < 0 || kp[size_t(s)] > qp[size_t(t)] || qp[size_t(t)] - kp[size_t(s)] >= 4) continue;
+        if (kp[size_t(s)] < 0 || kp[size_t(s)] > qp[size_t(t)] || qp[size_t(t)] - kp[size_t(s)] >= 4)
+          continue;
         double d = 0;
-        for (int i = 0; i < hd; ++i) d += double(q[size_t((t * 4 + h) * hd + i)]) * K[size_t((s * 2 + kvh) * hd + i)];
+        for (int i = 0; i < hd; ++i)
+          d += double(q[size_t((t * 4 + h) * hd + i)]) * K[size_t((s * 2 + kvh) * hd + i)];
         sc.push_back(d * 0.7), vis.push_back(s);
       }
       ASSERT_EQ(vis.size(), 4u);
@@ -217,7 +218,8 @@ TEST(OpsReference, EmbeddingRowsScalesAndRejectsBadIds) {
   std::vector<float> out(3 * cols);
   ref::embedding_rows(m.m, ids.data(), 3, out.data(), 2.0f);
   for (int t = 0; t < 3; ++t)
-    for (int c = 0; c < cols; ++c) EXPECT_EQ(out[size_t(t * cols + c)], 2.0f * w[size_t(ids[size_t(t)] * cols + c)]);
+    for (int c = 0; c < cols; ++c)
+      EXPECT_EQ(out[size_t(t * cols + c)], 2.0f * w[size_t(ids[size_t(t)] * cols + c)]);
   int32_t bad = 10;
   EXPECT_THROW(ref::embedding_rows(m.m, &bad, 1, out.data(), 1.0f), Error);
   bad = -1;

@@ -39,7 +39,8 @@ inline void store_as(DType t, float v, uint8_t* dst) {
 }
 
 // Dense [rows, cols] of dtype t from f32 values (rounded to t).
-inline OwnedMatrix make_dense(const std::vector<float>& w, int64_t rows, int64_t cols, DType t, size_t pad = 0) {
+inline OwnedMatrix make_dense(const std::vector<float>& w, int64_t rows, int64_t cols, DType t,
+                              size_t pad = 0) {
   OwnedMatrix o;
   const size_t es = dtype_size(t);
   o.data.assign(pad + size_t(rows * cols) * es, 0);
@@ -54,8 +55,8 @@ inline OwnedMatrix make_dense(const std::vector<float>& w, int64_t rows, int64_t
 }
 
 // MLX affine [rows, cols] quantized with mlx_affine_quantize; scales/biases stored as `st`.
-inline OwnedMatrix make_affine(const std::vector<float>& w, int64_t rows, int64_t cols, int bits, int gs, DType st,
-                               size_t pad = 0) {
+inline OwnedMatrix make_affine(const std::vector<float>& w, int64_t rows, int64_t cols, int bits, int gs,
+                               DType st, size_t pad = 0) {
   AffineQuantized q = mlx_affine_quantize(w.data(), rows, cols, bits, gs);
   OwnedMatrix o;
   o.data.assign(pad + q.packed.size(), 0);
@@ -90,9 +91,11 @@ inline void expect_close(const float* got, const float* want, size_t n, double a
     double tol = atol + rtol * std::fabs(double(want[i]));
     worst = std::max(worst, err / tol);
     if (!(err <= tol) && bad++ < 5)
-      ADD_FAILURE() << what << ": element " << i << " got " << got[i] << " want " << want[i] << " (tol " << tol << ")";
+      ADD_FAILURE() << what << ": element " << i << " got " << got[i] << " want " << want[i] << " (tol "
+                    << tol << ")";
   }
-  EXPECT_EQ(bad, 0) << what << ": " << bad << " of " << n << " elements out of tolerance; worst err/tol " << worst;
+  EXPECT_EQ(bad, 0) << what << ": " << bad << " of " << n << " elements out of tolerance; worst err/tol "
+                    << worst;
 }
 
 // Every ISA level this CPU supports, scalar first.

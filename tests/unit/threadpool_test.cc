@@ -29,7 +29,8 @@ TEST(ThreadPool, CoversEveryIndexExactlyOnce) {
 TEST(ThreadPool, MinChunkLimitsThreadsAndNestedCallsRunInline) {
   ThreadPool pool(4);
   std::atomic<int> calls{0};
-  pool.parallel_for(10, [&](int64_t, int64_t) { ++calls; }, 8);
+  pool.parallel_for(
+      10, [&](int64_t, int64_t) { ++calls; }, 8);
   EXPECT_EQ(calls.load(), 2);
   std::atomic<int64_t> total{0};
   pool.parallel_for(4, [&](int64_t b, int64_t e) {
@@ -53,6 +54,26 @@ TEST(ThreadPool, ExceptionsPropagateAndPoolStaysUsable) {
     for (int64_t i = b; i < e; ++i) sum += i;
   });
   EXPECT_EQ(sum.load(), 999 * 1000 / 2);
+}
+
+// Many back-to-back small jobs (the decode pattern): every index exactly once, every time.
+TEST(ThreadPool, RapidSmallJobsStress) {
+  ThreadPool pool(3);
+  std::vector<int> hits(64);
+  int64_t expected = 0;
+  std::atomic<int64_t> total{0};
+  for (int iter = 0; iter < 5000; ++iter) {
+    const int64_t n = 1 + iter % 64;
+    expected += n;
+    pool.parallel_for(n, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) hits[size_t(i)]++;  // disjoint ranges: no race
+      total += e - b;
+    });
+  }
+  EXPECT_EQ(total.load(), expected);
+  int64_t sum = 0;
+  for (int h : hits) sum += h;
+  EXPECT_EQ(sum, expected);
 }
 
 }  // namespace

@@ -23,8 +23,9 @@ struct Scratch {
   std::vector<float> p;      // [group, n_visible] scores, then probabilities
 };
 
-void run_task(const KernelTable& k, const ref::AttentionShape& sh, const float* q, const float* K, const float* V,
-              int32_t qp, const int32_t* k_pos, int kvh, int64_t s0, int64_t s1, Partial part, Scratch& sc) {
+void run_task(const KernelTable& k, const ref::AttentionShape& sh, const float* q, const float* K,
+              const float* V, int32_t qp, const int32_t* k_pos, int kvh, int64_t s0, int64_t s1, Partial part,
+              Scratch& sc) {
   const int group = sh.n_heads / sh.n_kv_heads;
   const int64_t hd = sh.head_dim, kv_stride = int64_t(sh.n_kv_heads) * hd;
   sc.idx.clear();

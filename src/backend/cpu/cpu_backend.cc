@@ -21,9 +21,12 @@ namespace ember {
 namespace cpu {
 const KernelTable* kernel_table(Isa isa) {
   switch (isa) {
-    case Isa::kAvx512: return kernels_avx512();
-    case Isa::kAvx2: return kernels_avx2();
-    case Isa::kScalar: return nullptr;
+    case Isa::kAvx512:
+      return kernels_avx512();
+    case Isa::kAvx2:
+      return kernels_avx2();
+    case Isa::kScalar:
+      return nullptr;
   }
   return nullptr;
 }
@@ -75,15 +78,30 @@ float* CpuBackend::alloc(size_t n) {
 }
 void CpuBackend::free(float* p) { std::free(p); }
 void CpuBackend::upload(float* dst, const float* src, size_t n) { std::memcpy(dst, src, n * sizeof(float)); }
-void CpuBackend::download(float* dst, const float* src, size_t n) { std::memcpy(dst, src, n * sizeof(float)); }
+void CpuBackend::download(float* dst, const float* src, size_t n) {
+  std::memcpy(dst, src, n * sizeof(float));
+}
 void CpuBackend::copy(float* dst, const float* src, size_t n) { std::memmove(dst, src, n * sizeof(float)); }
 
 void CpuBackend::matmul(const Matrix& W, const float* x, int64_t T, float* y) {
   if (T <= 0 || W.rows <= 0) return;
   const cpu::KernelTable* k = active_kernels();
   const int64_t grain = min_rows(W);
-  if (k && dense_fast_path(W)) {
-    pool_.parallel_for(W.rows, [&](int64_t b, int64_t e) { k->matmul_dense(W, x, T, y, b, e); }, grain);
+  const int64_t tok_grain = std::max<int64_t>(1, kElemChunk / std::max<int64_t>(W.cols, 1));
+  if (k && mode_ == MatmulMode::kFast && W.format == WeightFormat::kDense && W.dtype == DType::BF16 &&
+      cpu::active_isa() == cpu::Isa::kAvx512 && cpu::cpu_has_avx512_bf16()) {
+    // Round the activations to bf16 once (RNE), then bf16 pair dot products.
+    std::vector<uint16_t>& xb = bf16_scratch_;
+    xb.resize(size_t(T * W.cols));
+    pool_.parallel_for(
+        T * W.cols,
+        [&](int64_t b, int64_t e) {
+          for (int64_t i = b; i < e; ++i) xb[size_t(i)] = f32_to_bf16(x[i]);
+        },
+        kElemChunk);
+    const cpu::MatmulBf16Fn f = cpu::matmul_bf16_avx512bf16();
+    pool_.parallel_for(
+        W.rows, [&](int64_t b, int64_t e) { f(W, xb.data(), T, y, b, e); }, grain);
     return;
   }
   if (W.format == WeightFormat::kGguf && mode_ == MatmulMode::kFast && gguf::has_q8_dot(W.gguf_type)) {
@@ -99,11 +117,20 @@ void CpuBackend::matmul(const Matrix& W, const float* x, int64_t T, float* y) {
         grain);
     return;
   }
-  const cpu::MatmulInt8Fn f = mode_ == MatmulMode::kFast ? cpu::select_int8_kernel(W, cpu::active_isa()) : nullptr;
+  if (k && dense_fast_path(W)) {
+    pool_.parallel_for(
+        W.rows, [&](int64_t b, int64_t e) { k->matmul_dense(W, x, T, y, b, e); }, grain);
+    return;
+  }
+  const cpu::MatmulInt8Fn f =
+      mode_ == MatmulMode::kFast ? cpu::select_int8_kernel(W, cpu::active_isa()) : nullptr;
   if (f) {
     cpu::Int8Acts& a = *int8_scratch_;
-    cpu::quantize_acts_int8(W, x, T, &a);
-    pool_.parallel_for(W.rows, [&](int64_t b, int64_t e) { f(W, a, y, b, e); }, grain);
+    cpu::size_acts_int8(W, T, &a);
+    pool_.parallel_for(
+        T, [&](int64_t b, int64_t e) { cpu::quantize_acts_int8(W, x, b, e, &a); }, tok_grain);
+    pool_.parallel_for(
+        W.rows, [&](int64_t b, int64_t e) { f(W, a, y, b, e); }, grain);
     return;
   }
   if (k && cpu::affine_fast_path(W)) {
@@ -112,8 +139,10 @@ void CpuBackend::matmul(const Matrix& W, const float* x, int64_t T, float* y) {
     a.x.resize(size_t(T * W.cols));
     a.gsum.resize(size_t(T * a.groups));
     a.xp = a.x.data(), a.gsump = a.gsum.data();
-    k->affine_prepare(W, x, T, &a);
-    pool_.parallel_for(W.rows, [&](int64_t b, int64_t e) { k->matmul_affine(W, a, y, b, e); }, grain);
+    pool_.parallel_for(
+        T, [&](int64_t b, int64_t e) { k->affine_prepare(W, x, b, e, &a); }, tok_grain);
+    pool_.parallel_for(
+        W.rows, [&](int64_t b, int64_t e) { k->matmul_affine(W, a, y, b, e); }, grain);
     return;
   }
   if (k) {
@@ -130,7 +159,8 @@ void CpuBackend::matmul(const Matrix& W, const float* x, int64_t T, float* y) {
         grain);
     return;
   }
-  pool_.parallel_for(W.rows, [&](int64_t b, int64_t e) { ref::matmul_rows(W, x, T, y, b, e); }, grain);
+  pool_.parallel_for(
+      W.rows, [&](int64_t b, int64_t e) { ref::matmul_rows(W, x, T, y, b, e); }, grain);
 }
 
 void CpuBackend::embedding_rows(const Matrix& E, const int32_t* ids, int64_t T, float* out, float scale) {
@@ -138,7 +168,8 @@ void CpuBackend::embedding_rows(const Matrix& E, const int32_t* ids, int64_t T, 
     if (ids[t] < 0 || ids[t] >= E.rows)
       fail(ErrorCode::kInvalidArgument, E.name, ": token id ", ids[t], " at position ", t,
            " is outside the embedding table [0, ", E.rows, ")");
-  pool_.parallel_for(T, [&](int64_t b, int64_t e) { ref::embedding_rows(E, ids + b, e - b, out + b * E.cols, scale); });
+  pool_.parallel_for(
+      T, [&](int64_t b, int64_t e) { ref::embedding_rows(E, ids + b, e - b, out + b * E.cols, scale); });
 }
 
 void CpuBackend::rmsnorm(const float* x, const float* w, int64_t n_rows, int64_t dim, float eps, float* out) {
@@ -158,8 +189,9 @@ void CpuBackend::rmsnorm(const float* x, const float* w, int64_t n_rows, int64_t
 void CpuBackend::rope(float* x, int64_t T, int n_heads, int head_dim, const int32_t* positions,
                       const float* inv_freq) {
   const int64_t row = int64_t(n_heads) * head_dim;
-  pool_.parallel_for(
-      T, [&](int64_t b, int64_t e) { ref::rope_apply(x + b * row, e - b, n_heads, head_dim, positions + b, inv_freq); });
+  pool_.parallel_for(T, [&](int64_t b, int64_t e) {
+    ref::rope_apply(x + b * row, e - b, n_heads, head_dim, positions + b, inv_freq);
+  });
 }
 
 void CpuBackend::gelu_tanh_mul(const float* gate, const float* up, int64_t n, float* out) {
@@ -182,7 +214,16 @@ void CpuBackend::gelu_tanh_mul(const float* gate, const float* up, int64_t n, fl
 void CpuBackend::gelu_tanh(float* x, int64_t n) { gelu_tanh_mul(x, nullptr, n, x); }
 
 void CpuBackend::softcap(float* x, int64_t n, float cap) {
-  pool_.parallel_for(n, [&](int64_t b, int64_t e) { ref::softcap(x + b, e - b, cap); }, kElemChunk);
+  const cpu::KernelTable* k = active_kernels();
+  pool_.parallel_for(
+      n,
+      [&](int64_t b, int64_t e) {
+        if (k)
+          k->softcap(x + b, e - b, cap);
+        else
+          ref::softcap(x + b, e - b, cap);
+      },
+      kElemChunk);
 }
 
 void CpuBackend::add(float* y, const float* x, int64_t n) {

@@ -56,6 +56,7 @@ class CpuBackend final : public Backend {
   // Prepared-activation buffers reused across matmul calls (no allocation per call).
   std::unique_ptr<cpu::AffineActs> affine_scratch_;
   std::unique_ptr<cpu::Int8Acts> int8_scratch_;
+  std::vector<uint16_t> bf16_scratch_;
   MatmulMode mode_ = MatmulMode::kFast;
   std::vector<gguf::QuantizedActivation> gguf_acts_;  // per token, reused across calls
 };

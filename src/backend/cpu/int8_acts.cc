@@ -5,13 +5,18 @@
 
 namespace ember::cpu {
 
-void quantize_acts_int8(const Matrix& W, const float* x, int64_t T, Int8Acts* a) {
-  const int64_t cols = W.cols, gs = W.group_size, groups = cols / gs;
+void size_acts_int8(const Matrix& W, int64_t T, Int8Acts* a) {
+  const int64_t cols = W.cols, groups = cols / W.group_size;
   a->T = T, a->cols = cols, a->groups = groups;
   a->q.resize(size_t(T * cols));
   a->d.resize(size_t(T * groups));
   a->gsum.resize(size_t(T * groups));
-  for (int64_t t = 0; t < T; ++t) {
+  a->qp = a->q.data(), a->dp = a->d.data(), a->gsump = a->gsum.data();
+}
+
+void quantize_acts_int8(const Matrix& W, const float* x, int64_t t0, int64_t t1, Int8Acts* a) {
+  const int64_t cols = W.cols, gs = W.group_size, groups = cols / gs;
+  for (int64_t t = t0; t < t1; ++t) {
     const float* xt = x + t * cols;
     int8_t* qt = a->q.data() + t * cols;
     for (int64_t g = 0; g < groups; ++g) {
@@ -30,7 +35,6 @@ void quantize_acts_int8(const Matrix& W, const float* x, int64_t T, Int8Acts* a)
       }
     }
   }
-  a->qp = a->q.data(), a->dp = a->d.data(), a->gsump = a->gsum.data();
 }
 
 bool int8_fast_path(const Matrix& W) {

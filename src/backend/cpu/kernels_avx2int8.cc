@@ -37,7 +37,8 @@ inline float bias_dot(DType t, const uint8_t* b, const float* gsum, int64_t grou
       bv = _mm256_loadu_ps(reinterpret_cast<const float*>(b) + g);
     } else {
       const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 2 * g));
-      bv = t == DType::F16 ? _mm256_cvtph_ps(h) : _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+      bv = t == DType::F16 ? _mm256_cvtph_ps(h)
+                           : _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
     }
     s += hsum(_mm256_mul_ps(bv, _mm256_loadu_ps(gsum + g)));
   }
@@ -81,7 +82,8 @@ void block(const Matrix& M, const Int8Acts& a, float* y, int64_t r, int64_t t0) 
         const __m256i xe = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq[j] + c));
         const __m256i xo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq[j] + c + 32));
         for (int i = 0; i < RB; ++i) {
-          const __m256i p16 = _mm256_add_epi16(_mm256_maddubs_epi16(lo[i], xe), _mm256_maddubs_epi16(hi[i], xo));
+          const __m256i p16 =
+              _mm256_add_epi16(_mm256_maddubs_epi16(lo[i], xe), _mm256_maddubs_epi16(hi[i], xo));
           acc[i][j] = _mm256_add_epi32(acc[i][j], _mm256_madd_epi16(p16, ones));
         }
       }
@@ -93,16 +95,20 @@ void block(const Matrix& M, const Int8Acts& a, float* y, int64_t r, int64_t t0) 
   for (int i = 0; i < RB; ++i) {
     const uint8_t* bi = M.biases + size_t(r + i) * size_t(groups) * ssz;
     for (int j = 0; j < TB; ++j)
-      y[(t0 + j) * M.rows + r + i] = hsum(tot[i][j]) + bias_dot(M.scale_dtype, bi, a.gsump + (t0 + j) * groups, groups);
+      y[(t0 + j) * M.rows + r + i] =
+          hsum(tot[i][j]) + bias_dot(M.scale_dtype, bi, a.gsump + (t0 + j) * groups, groups);
   }
 }
 
 template <int RB>
 void tokens(const Matrix& M, const Int8Acts& a, float* y, int64_t r, int64_t t0, int64_t tb) {
   switch (tb) {
-    case 1: return block<RB, 1>(M, a, y, r, t0);
-    case 2: return block<RB, 2>(M, a, y, r, t0);
-    default: return block<RB, 3>(M, a, y, r, t0);
+    case 1:
+      return block<RB, 1>(M, a, y, r, t0);
+    case 2:
+      return block<RB, 2>(M, a, y, r, t0);
+    default:
+      return block<RB, 3>(M, a, y, r, t0);
   }
 }
 

@@ -21,6 +21,9 @@ inline VF vfma(VF a, VF b, VF c) { return _mm512_fmadd_ps(a, b, c); }
 inline VF vadd(VF a, VF b) { return _mm512_add_ps(a, b); }
 inline VF vmul(VF a, VF b) { return _mm512_mul_ps(a, b); }
 inline VF vdiv(VF a, VF b) { return _mm512_div_ps(a, b); }
+inline VF vsub(VF a, VF b) { return _mm512_sub_ps(a, b); }
+inline VF vabs(VF a) { return _mm512_andnot_ps(_mm512_set1_ps(-0.0f), a); }
+inline VF vcopysign(VF mag, VF sgn) { return _mm512_or_ps(mag, _mm512_and_ps(sgn, _mm512_set1_ps(-0.0f))); }
 inline float vreduce(VF v) { return _mm512_reduce_add_ps(v); }
 inline VF vload_bf16(const uint16_t* p) {
   __m512i w = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));

@@ -29,25 +29,17 @@ inline __m512i load_codes(const uint8_t* row, int64_t c) {
 inline __m512 load_scales16(DType t, const uint8_t* base, int64_t g, __mmask16 m) {
   if (t == DType::F32) return _mm512_maskz_loadu_ps(m, reinterpret_cast<const float*>(base) + g);
   const __m256i h = _mm256_maskz_loadu_epi16(m, base + 2 * g);
-  return t == DType::F16 ? _mm512_cvtph_ps(h) : _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+  return t == DType::F16 ? _mm512_cvtph_ps(h)
+                         : _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
 }
 
 inline float bias_dot(DType t, const uint8_t* b, const float* gsum, int64_t groups) {
   __m512 acc = _mm512_setzero_ps();
-  int64_t g = 0;
-  for (; g + 16 <= groups; g += 16) {
-    __m512 bv;
-    if (t == DType::F32) {
-      bv = _mm512_loadu_ps(reinterpret_cast<const float*>(b) + g);
-    } else {
-      const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 2 * g));
-      bv = t == DType::F16 ? _mm512_cvtph_ps(h) : _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-    }
-    acc = _mm512_fmadd_ps(bv, _mm512_loadu_ps(gsum + g), acc);
+  for (int64_t g = 0; g < groups; g += 16) {  // masked tail: no scalar loop per row
+    const __mmask16 m = groups - g >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (groups - g)) - 1u);
+    acc = _mm512_fmadd_ps(load_scales16(t, b, g, m), _mm512_maskz_loadu_ps(m, gsum + g), acc);
   }
-  float s = _mm512_reduce_add_ps(acc);
-  for (; g < groups; ++g) s += load_scale(t, b, g) * gsum[g];
-  return s;
+  return _mm512_reduce_add_ps(acc);
 }
 
 // Most groups a row may have for the precomputed combined scales (cols ≤ 32768 at group 64).
@@ -72,7 +64,8 @@ void int8_block(const Matrix& M, const Int8Acts& a, float* y, int64_t r, int64_t
       const __mmask16 m = groups - g >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (groups - g)) - 1u);
       const __m512 s = load_scales16(M.scale_dtype, sc, g, m);
       for (int j = 0; j < TB; ++j)
-        _mm512_mask_storeu_ps(&sd[i][j][g], m, _mm512_mul_ps(s, _mm512_maskz_loadu_ps(m, a.dp + (t0 + j) * groups + g)));
+        _mm512_mask_storeu_ps(&sd[i][j][g], m,
+                              _mm512_mul_ps(s, _mm512_maskz_loadu_ps(m, a.dp + (t0 + j) * groups + g)));
     }
   }
   __m512 tot[RB][TB];
@@ -105,10 +98,14 @@ void int8_block(const Matrix& M, const Int8Acts& a, float* y, int64_t r, int64_t
 template <int BITS, int RB>
 void int8_tokens(const Matrix& M, const Int8Acts& a, float* y, int64_t r, int64_t t0, int64_t tb) {
   switch (tb) {
-    case 1: return int8_block<BITS, RB, 1>(M, a, y, r, t0);
-    case 2: return int8_block<BITS, RB, 2>(M, a, y, r, t0);
-    case 3: return int8_block<BITS, RB, 3>(M, a, y, r, t0);
-    default: return int8_block<BITS, RB, 4>(M, a, y, r, t0);
+    case 1:
+      return int8_block<BITS, RB, 1>(M, a, y, r, t0);
+    case 2:
+      return int8_block<BITS, RB, 2>(M, a, y, r, t0);
+    case 3:
+      return int8_block<BITS, RB, 3>(M, a, y, r, t0);
+    default:
+      return int8_block<BITS, RB, 4>(M, a, y, r, t0);
   }
 }
 
