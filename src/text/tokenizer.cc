@@ -291,7 +291,7 @@ std::string Tokenizer::decode(std::span<const int32_t> ids, bool skip_special) c
   for (int32_t id : ids) {
     const AddedToken* at = impl_->added.by_id(id);
     if (at != nullptr) {
-      if (!(skip_special && at->special)) ds.push(at->content, out);
+      if (!(skip_special && at->special)) ds.push(at->decoded, out);
       continue;
     }
     if (id >= 0 && static_cast<size_t>(id) < impl_->model->size() && !impl_->model->id_to_piece(id).empty()) {
@@ -303,7 +303,7 @@ std::string Tokenizer::decode(std::span<const int32_t> ids, bool skip_special) c
 }
 
 std::string Tokenizer::token_to_piece(int32_t id) const {
-  if (const AddedToken* at = impl_->added.by_id(id)) return at->content;
+  if (const AddedToken* at = impl_->added.by_id(id)) return at->decoded;
   if (id >= 0 && static_cast<size_t>(id) < impl_->model->size()) return impl_->model->id_to_piece(id);
   return {};
 }
@@ -342,6 +342,7 @@ VocabData Tokenizer::to_vocab_data() const {
     if (p.size() == 6 && p.compare(0, 3, "<0x") == 0 && p[5] == '>') v.token_types[i] = VocabData::kByte;
   }
   for (const AddedToken& t : impl_->added.tokens()) {
+    v.tokens[t.id] = t.content;  // the raw content (token_to_piece shows normalized tokens normalized)
     v.token_types[t.id] = t.special ? (t.id == impl_->unk ? VocabData::kUnknown : VocabData::kControl)
                                     : VocabData::kUserDefined;
   }
