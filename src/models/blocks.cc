@@ -1,5 +1,7 @@
 #include "models/blocks.h"
 
+#include <algorithm>
+
 #include "core/status.h"
 
 namespace ember {
@@ -52,6 +54,30 @@ void geglu_mlp(Backend& b, const Matrix& gate, const Matrix& up, const Matrix& d
   b.matmul(up, x, T, u);
   b.gelu_tanh_mul(g, u, T * width, g);
   b.matmul(down, g, T, out);
+}
+
+void forward_in_chunks(const int32_t* ids, int64_t T, int64_t vocab, const SequenceState& st, LogitsMode mode,
+                       const ChunkRunner& run, std::vector<float>* logits) {
+  if (T <= 0) fail(ErrorCode::kInvalidArgument, "forward: no tokens");
+  for (int64_t t = 0; t < T; ++t)
+    if (ids[t] < 0 || ids[t] >= vocab)
+      fail(ErrorCode::kInvalidArgument, "token id ", ids[t], " at index ", t, " is outside the vocabulary [0, ", vocab,
+           ")");
+  if (int64_t(st.cache.n_tokens()) + T > st.cache.max_context())
+    fail(ErrorCode::kInvalidArgument, "sequence of ", st.cache.n_tokens() + T, " tokens exceeds the context limit of ",
+         st.cache.max_context(), " tokens");
+  const int64_t chunk = st.cache.max_chunk();
+  logits->clear();
+  std::vector<float> part;
+  for (int64_t t0 = 0; t0 < T; t0 += chunk) {
+    const int64_t n = std::min(chunk, T - t0);
+    if (mode == LogitsMode::kAll) {
+      run(ids + t0, n, true, &part);
+      logits->insert(logits->end(), part.begin(), part.end());
+    } else {
+      run(ids + t0, n, mode == LogitsMode::kLast && t0 + n == T, logits);
+    }
+  }
 }
 
 const float* upload_vector(Backend& b, const std::vector<float>& v, std::vector<BackendBuffer>* owner) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,14 @@ const float* upload_vector(Backend& b, const std::vector<float>& v, std::vector<
 // Calls the hook (if any) with a backend buffer's contents.
 void dump_activation(Backend& b, const ActivationHook* hook, const std::string& name, const float* x, int64_t rows,
                      int64_t cols);
+
+// One forward call split into prefill chunks of at most the cache's max_chunk tokens, for every
+// architecture: validates the ids (against `vocab`) and the context limit, then calls
+// run(ids, n, want_logits, out) per chunk; kAll logits of all chunks are concatenated, kLast
+// logits come from the last chunk only, kNone computes none.
+using ChunkRunner = std::function<void(const int32_t* ids, int64_t n, bool want_logits, std::vector<float>* out)>;
+void forward_in_chunks(const int32_t* ids, int64_t T, int64_t vocab, const SequenceState& st, LogitsMode mode,
+                       const ChunkRunner& run, std::vector<float>* logits);
 
 // Scratch slot numbers reserved by the blocks above; architectures use kFirstFreeSlot on.
 constexpr size_t kFirstFreeSlot = 8;

@@ -183,26 +183,10 @@ std::unique_ptr<SequenceState> Gemma3::new_state(int64_t max_context, int64_t ma
 
 void Gemma3::forward(const int32_t* ids, int64_t T, SequenceState& st, const ForwardOptions& opts,
                      std::vector<float>* logits) const {
-  if (T <= 0) fail(ErrorCode::kInvalidArgument, "forward: no tokens");
-  for (int64_t t = 0; t < T; ++t)
-    if (ids[t] < 0 || ids[t] >= hp_.vocab)
-      fail(ErrorCode::kInvalidArgument, "token id ", ids[t], " at index ", t, " is outside the vocabulary [0, ",
-           hp_.vocab, ")");
-  if (int64_t(st.cache.n_tokens()) + T > st.cache.max_context())
-    fail(ErrorCode::kInvalidArgument, "sequence of ", st.cache.n_tokens() + T, " tokens exceeds the context limit of ",
-         st.cache.max_context(), " tokens");
-  logits->clear();
-  std::vector<float> part;
-  const int64_t chunk = st.cache.max_chunk();
-  for (int64_t t0 = 0; t0 < T; t0 += chunk) {
-    const int64_t n = std::min(chunk, T - t0);
-    if (opts.logits == LogitsMode::kAll) {
-      run_chunk(ids + t0, n, st, opts, true, &part);
-      logits->insert(logits->end(), part.begin(), part.end());
-    } else {
-      run_chunk(ids + t0, n, st, opts, opts.logits == LogitsMode::kLast && t0 + n == T, logits);
-    }
-  }
+  forward_in_chunks(
+      ids, T, hp_.vocab, st, opts.logits,
+      [&](const int32_t* c, int64_t n, bool want, std::vector<float>* out) { run_chunk(c, n, st, opts, want, out); },
+      logits);
 }
 
 void Gemma3::run_chunk(const int32_t* ids, int64_t T, SequenceState& st, const ForwardOptions& opts, bool want_logits,

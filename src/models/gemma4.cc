@@ -143,27 +143,10 @@ std::unique_ptr<SequenceState> Gemma4::new_state(int64_t max_context, int64_t ma
 
 void Gemma4::forward(const int32_t* ids, int64_t T, SequenceState& st, const ForwardOptions& opts,
                      std::vector<float>* logits) const {
-  if (T <= 0) fail(ErrorCode::kInvalidArgument, "forward: no tokens");
-  for (int64_t t = 0; t < T; ++t)
-    if (ids[t] < 0 || ids[t] >= w_.cfg.text.vocab_size)
-      fail(ErrorCode::kInvalidArgument, "token id ", ids[t], " at index ", t, " is outside the vocabulary [0, ",
-           w_.cfg.text.vocab_size, ")");
-  if (int64_t(st.cache.n_tokens()) + T > st.cache.max_context())
-    fail(ErrorCode::kInvalidArgument, "sequence of ", st.cache.n_tokens() + T, " tokens exceeds the context limit of ",
-         st.cache.max_context(), " tokens");
-  const int64_t chunk = st.cache.max_chunk();
-  logits->clear();
-  std::vector<float> part;
-  for (int64_t t0 = 0; t0 < T; t0 += chunk) {
-    const int64_t n = std::min(chunk, T - t0);
-    const bool last = t0 + n == T;
-    if (opts.logits == LogitsMode::kAll) {
-      run_chunk(ids + t0, n, st, opts, true, &part);
-      logits->insert(logits->end(), part.begin(), part.end());
-    } else {
-      run_chunk(ids + t0, n, st, opts, opts.logits == LogitsMode::kLast && last, logits);
-    }
-  }
+  forward_in_chunks(
+      ids, T, w_.cfg.text.vocab_size, st, opts.logits,
+      [&](const int32_t* c, int64_t n, bool want, std::vector<float>* out) { run_chunk(c, n, st, opts, want, out); },
+      logits);
 }
 
 // ple[T, L, P] = (RMSNorm_P(proj(h0) * H^-0.5) + embed_pl[ids] * sqrt(P)) * 2^-0.5   (§4.3)
