@@ -93,7 +93,12 @@ Tokenizer::~Tokenizer() = default;
 
 Tokenizer Tokenizer::from_json(std::string_view json, const std::string& source) {
   auto impl = std::make_unique<Impl>();
-  text::parse_tokenizer_json(json, source, *impl);
+  try {
+    text::parse_tokenizer_json(json, source, *impl);
+  } catch (const nlohmann::json::exception& e) {
+    // Every field is type-checked before use; this is the net for one that slipped through.
+    fail(ErrorCode::kCorruptFile, source, ": unexpected JSON value: ", e.what());
+  }
   impl->finalize();
   return Tokenizer(std::move(impl));
 }

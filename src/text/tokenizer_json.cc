@@ -133,7 +133,9 @@ void read_decoder(const json& j, const std::string& where, std::vector<DecoderSt
 // TemplateProcessing whose single-sequence template starts with a special token: that token
 // is the BOS added by add_special_tokens=True.
 void read_post_processor(const json& j, Tokenizer::Impl& impl) {
-  if (!j.is_object() || j.value("type", "") != "TemplateProcessing") return;
+  if (!j.is_object()) return;
+  auto type = j.find("type");
+  if (type == j.end() || !type->is_string() || type->get<std::string>() != "TemplateProcessing") return;
   auto single = j.find("single");
   auto specials = j.find("special_tokens");
   if (single == j.end() || !single->is_array() || single->empty() || specials == j.end()) return;
@@ -145,7 +147,9 @@ void read_post_processor(const json& j, Tokenizer::Impl& impl) {
   if (sp == specials->end() || !sp->is_object()) return;
   auto ids = sp->find("ids");
   if (ids == sp->end() || !ids->is_array() || ids->size() != 1 || !(*ids)[0].is_number_integer()) return;
-  impl.bos = (*ids)[0].get<int32_t>();
+  const int64_t id = (*ids)[0].get<int64_t>();
+  if (id < 0 || id >= kMaxId) return;
+  impl.bos = static_cast<int32_t>(id);
   impl.add_bos = true;
 }
 

@@ -382,6 +382,16 @@ TEST(Tokenizer, ClearErrors) {
   expect_error("[]", ErrorCode::kCorruptFile, "top level");
   expect_error(good.substr(0, good.size() / 2), ErrorCode::kCorruptFile, "bad.json:");
   expect_error(tiny_json("\"dropout\": 0.1,"), ErrorCode::kCorruptFile, "dropout");
+  // Fuzzer find (CI): a non-string post_processor "type" threw an uncaught nlohmann type_error.
+  for (const char* pp : {R"("post_processor": {"type": 5},)", R"("post_processor": {"type": null, "single": 1},)"}) {
+    Tokenizer t = Tokenizer::from_json(tiny_json("", pp), "pp.json");  // ignored, as HF ignores unknown ones
+    EXPECT_EQ(t.encode("ab"), (std::vector<int32_t>{4}));
+  }
+  Tokenizer big = Tokenizer::from_json(
+      tiny_json("", R"("post_processor": {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "<bos>"}}],
+                 "special_tokens": {"<bos>": {"ids": [99999999999]}}},)"),
+      "pp.json");
+  EXPECT_EQ(big.encode("ab"), (std::vector<int32_t>{4}));  // an out-of-range BOS id is not adopted
   try {
     Tokenizer::from_file("/nonexistent/tokenizer.json");
     ADD_FAILURE();
