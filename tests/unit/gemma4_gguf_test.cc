@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "ember/ember.hpp"
 #include "ember/error.hpp"
 #include "io/gguf.h"
 #include "io/npy.h"
@@ -187,6 +188,30 @@ TEST(GgufGemma4, DescribesTheGgufLayout) {
   EXPECT_NE(d.find("blk.0.attn_q.weight"), std::string::npos) << d;
 }
 
+// Through the public API (what `ember run file.gguf` uses): the GGUF's own tokenizer
+// (tokenizer.ggml.model "gemma4") loads, and greedy generation equals transformers'
+// generate(do_sample=False) on the source checkpoint (hf_text_e2b_bf16/generation.json, run 1).
+TEST(GgufGemma4, GreedyGenerationThroughApiMatchesTransformers) {
+  std::ifstream in(kHfDir + "hf_text_e2b_bf16/generation.json");
+  auto j = nlohmann::json::parse(in);
+  const auto prompt = j["prompt_ids"].get<std::vector<int32_t>>();
+  const auto want = j["runs"][0]["generated_ids"].get<std::vector<int32_t>>();
+  ModelOptions mo;
+  mo.threads = 2;
+  mo.f32_reference = true;
+  auto model = Model::load(kGgufDir + "e2b_bf16.gguf", mo);
+  EXPECT_EQ(model->info().architecture, "gemma4");
+  EXPECT_EQ(model->tokenize("<bos>", false).size(), 1u);  // the GGUF tokenizer works
+  auto s = model->new_session();
+  s->prefill(prompt);
+  GenerateOptions go;
+  go.sampling.temperature = 0;
+  go.max_tokens = int64_t(want.size());
+  go.stop_on_eos = false;  // run 1 has no stop ids
+  GenerateResult r = s->generate(go);
+  EXPECT_EQ(r.tokens, want);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Corrupt or mismatched files: the converter's file with one detail changed in place.
 
@@ -272,6 +297,22 @@ TEST(GgufGemma4Errors, MissingValueProjectionOfSlidingLayer) {
   patch_string(&b, "blk.0.attn_v.weight", "blk.0.attn_Y.weight");
   const std::string e = load_error(b);
   EXPECT_NE(e.find("blk.0.attn_v.weight: required tensor is missing"), std::string::npos) << e;
+}
+
+TEST(GgufGemma4Errors, RopeFreqsOtherThanProportional) {
+  // rope_freqs.weight holds 1 (rotated pair) then 1e30 (kept lanes); any other factor is a RoPE
+  // variant the forward pass does not implement.
+  auto b = read_bytes(kGgufDir + "e2b_f32.gguf");
+  size_t off = 0;
+  {
+    auto f = GgufFile::parse(b.data(), b.size(), "copy");
+    const GgufTensor& t = f->tensor("rope_freqs.weight");
+    off = size_t(t.data - b.data());
+  }
+  const float two = 2.0f;
+  std::memcpy(b.data() + off + 4, &two, 4);  // pair 1
+  const std::string e = load_error(b);
+  EXPECT_NE(e.find("rope_freqs.weight[1] = 2: only proportional RoPE factors"), std::string::npos) << e;
 }
 
 }  // namespace
