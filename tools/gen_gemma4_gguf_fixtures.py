@@ -71,8 +71,7 @@ def convert(llama_cpp: Path, source: str, outtype: str, outfile: Path) -> None:
         run(cmd, env)
 
 
-def quantize(llama_cpp: Path, src: Path, dst: Path, qtype: str) -> None:
-    exe = llama_cpp / "build/bin/llama-quantize"
+def quantize(exe: Path, src: Path, dst: Path, qtype: str) -> None:
     cmd = [str(exe), str(src), str(dst), qtype]
     print("+", " ".join(cmd), flush=True)
     run(cmd, None)
@@ -123,6 +122,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--llama-cpp", type=Path, default=Path("/work/ext/llama.cpp"))
     ap.add_argument("--out", type=Path, default=ROOT / "tests/fixtures/gemma4_gguf")
+    ap.add_argument("--quantize-bin", type=Path, help="llama-quantize (default <llama-cpp>/build/bin/llama-quantize)")
     ap.add_argument("--only", nargs="*", help="names of SPECS entries to (re)make")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -138,7 +138,7 @@ def main() -> None:
             with tempfile.TemporaryDirectory() as tmp:
                 f32 = Path(tmp) / "f32.gguf"
                 convert(args.llama_cpp, source, outtype, f32)
-                quantize(args.llama_cpp, f32, out, qtype)
+                quantize(args.quantize_bin or args.llama_cpp / "build/bin/llama-quantize", f32, out, qtype)
         print(f"{out}: {out.stat().st_size} bytes")
         if qtype is not None or outtype not in ("f32", "f16", "bf16"):
             dequant_reference(args.llama_cpp, out, source, args.out / f"{name}.dequant_logits.npy")

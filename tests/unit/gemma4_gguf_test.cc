@@ -108,15 +108,21 @@ TEST(GgufGemma4, SameLogitsAsSafetensorsPath) {
 // Quantized files. The quantization error is the file's, not ember's: the tight reference is
 // transformers on the source checkpoint with the file's quantized tensors replaced by their
 // dequantization (gguf-py), <name>.dequant_logits.npy. ember must match it like a float file.
-// Against the float golden the file itself is only close (measured, the same for transformers on
-// the dequantized weights as for ember: e2b_q8_0 max-abs 1.81, top-1 0.90; e4b_long_q8_0 3.78,
-// 0.875 on these tiny random models, whose norm weights up to 5 amplify errors); the test keeps
-// a loose sanity bound there.
+// Against the float golden the file itself is only close; measured (identical for transformers
+// on the dequantized weights and for ember) max-abs / top-1: e2b_q8_0 1.81 / 0.90, e4b_long_q8_0
+// 3.78 / 0.875, e2b_q4_0 14 / 0.30, e4b_long_q4_k 14.5 / 0.45, moe_keqv_q4_0 12.9 / 0.20 — these
+// tiny random models (norm weights up to 5, soft-cap 30) amplify weight error far more than real
+// checkpoints. The test keeps a sanity bound on that top-1 share per type.
 
-class GgufGoldenQuant : public ::testing::TestWithParam<std::string> {};
+struct QuantCase {
+  const char* name;
+  double min_top1_vs_golden;
+};
+
+class GgufGoldenQuant : public ::testing::TestWithParam<QuantCase> {};
 
 TEST_P(GgufGoldenQuant, MatchesReferenceOnDequantizedWeights) {
-  const std::string name = GetParam();
+  const std::string name = GetParam().name;
   GoldenCase g = load_golden(kHfDir + source_of(name));
   NpyArray ref = read_npy(kGgufDir + name + ".dequant_logits.npy");
   const int64_t T = int64_t(g.ids.size());
@@ -129,14 +135,18 @@ TEST_P(GgufGoldenQuant, MatchesReferenceOnDequantizedWeights) {
   std::printf("[ gguf quant ] %-16s vs dequantized reference: %s; vs float golden: %s\n", name.c_str(),
               d.summary().c_str(), dg.summary().c_str());
   EXPECT_TRUE(d.within(kGoldenMaxAbsF32)) << name << ": " << d.summary();
-  EXPECT_LE(double(dg.argmax_mismatches), 0.25 * double(T)) << name << " vs float golden: " << dg.summary();
+  EXPECT_GE(1.0 - double(dg.argmax_mismatches) / double(T), GetParam().min_top1_vs_golden)
+      << name << " vs float golden: " << dg.summary();
   // Prefill and decode agree on the quantized weights as tightly as on float ones.
   auto dec = decode_logits(*m, g.ids);
   LogitsDiff dd = compare_logits(dec.data(), want.data(), T, g.vocab);
   EXPECT_TRUE(dd.within(kGoldenMaxAbsF32)) << name << " (token by token): " << dd.summary();
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, GgufGoldenQuant, ::testing::Values("e2b_q8_0", "e4b_long_q8_0"));
+INSTANTIATE_TEST_SUITE_P(Fixtures, GgufGoldenQuant,
+                         ::testing::Values(QuantCase{"e2b_q8_0", 0.75}, QuantCase{"e4b_long_q8_0", 0.75},
+                                           QuantCase{"e2b_q4_0", 0.15}, QuantCase{"e4b_long_q4_k", 0.15},
+                                           QuantCase{"moe_keqv_q4_0", 0.15}));
 
 // ---------------------------------------------------------------------------------------------
 // Config mapping: the GGUF metadata gives the same structure as the source config.json.
