@@ -1,15 +1,21 @@
 // Gemma 3 text decoder, from GGUF files as llama.cpp writes them (the demo model, Gemma 3 270M
-// Q4_K_M). Differences from Gemma 4 (gemma4-text.md §8): RMSNorm weights are (1 + w) — the
+// Q4_K_M) and from Hugging Face safetensors (config model_type gemma3_text, or gemma3 with a
+// text_config; weights bound through the shared weight-table binder). Differences from Gemma 4 (gemma4-text.md §8): RMSNorm weights are (1 + w) — the
 // GGUF converter already stores 1 + w —, attention scale query_pre_attn_scalar^-0.5, local
 // (sliding, RoPE base 10000) and global (RoPE base from the file) layers in a 5:1 pattern,
 // no PLE, no KV sharing, no v norm, no final soft-capping unless the file declares it.
 #include <cmath>
+#include <filesystem>
 #include <sstream>
 
 #include "core/status.h"
 #include "io/gguf.h"
+#include "io/json_util.h"
+#include "io/quant_config.h"
+#include "io/safetensors.h"
 #include "models/blocks.h"
 #include "models/language_model.h"
+#include "models/weight_table.h"
 
 namespace ember {
 
@@ -19,9 +25,12 @@ enum : size_t { kH = kFirstFreeSlot, kA, kTmp, kLogits };
 
 struct Gemma3Hparams {
   int64_t vocab = 0, hidden = 0, layers = 0, ffn = 0, n_heads = 0, n_kv = 0, head_dim = 0, context = 0;
-  int64_t window = 0, swa_pattern = 6;
+  int64_t window = 0;
   float eps = 1e-6f, rope_global = 1e6f, rope_local = 1e4f, rope_scale = 1.0f, attn_scale = 1.0f, softcap = 0.0f;
-  bool is_sliding(int64_t l) const { return window > 0 && (l % swa_pattern) < swa_pattern - 1; }
+  float rope_local_scale = 1.0f;  // linear RoPE scaling factors (global / local layers)
+  bool untied_head = false;         // HF: untied lm_head
+  std::vector<bool> sliding;      // per layer
+  bool is_sliding(int64_t l) const { return window > 0 && sliding[size_t(l)]; }
 };
 
 struct Gemma3Layer {
@@ -34,6 +43,7 @@ struct Gemma3Layer {
 class Gemma3 final : public LanguageModel {
  public:
   Gemma3(std::unique_ptr<GgufFile> file, std::unique_ptr<Backend> backend);
+  Gemma3(const std::string& dir, std::unique_ptr<Backend> backend);
 
   const ModelSummary& summary() const override { return summary_; }
   Backend& backend() const override { return *backend_; }
@@ -45,8 +55,11 @@ class Gemma3 final : public LanguageModel {
  private:
   void run_chunk(const int32_t* ids, int64_t T, SequenceState& st, const ForwardOptions& opts, bool want_logits,
                  std::vector<float>* logits) const;
+  void init_rope();
 
   std::unique_ptr<GgufFile> f_;
+  std::shared_ptr<SafetensorsCollection> st_;  // HF checkpoints: keeps the weights mapped
+  LoadReport report_;
   std::unique_ptr<Backend> backend_;
   Gemma3Hparams hp_;
   ModelSummary summary_;
@@ -67,6 +80,8 @@ Gemma3Hparams read_hparams(const GgufFile& f) {
   h.head_dim = f.has("gemma3.attention.key_length") ? u("attention.key_length") : h.hidden / h.n_heads;
   h.context = u("context_length");
   h.window = f.has("gemma3.attention.sliding_window") ? u("attention.sliding_window") : 0;
+  // Not stored in GGUF: 5 local layers then 1 global (llama.cpp's gemma3 rule).
+  for (int64_t l = 0; l < std::max<int64_t>(h.layers, 0); ++l) h.sliding.push_back(l % 6 < 5);
   h.eps = f.get_f32("gemma3.attention.layer_norm_rms_epsilon");
   if (auto v = f.opt_f32("gemma3.rope.freq_base")) h.rope_global = *v;
   if (auto v = f.opt_f32("gemma3.rope.scaling.factor")) h.rope_scale = *v > 0 ? *v : 1.0f;
@@ -133,11 +148,8 @@ Gemma3::Gemma3(std::unique_ptr<GgufFile> file, std::unique_ptr<Backend> backend)
     L.post_attn_norm = vec(p + "post_attention_norm.weight", H);
     L.ffn_norm = vec(p + "ffn_norm.weight", H);
     L.post_ffw_norm = vec(p + "post_ffw_norm.weight", H);
-    const bool sliding = hp_.is_sliding(l);
-    L.inv_freq = ref::rope_inv_freq_default(int(hd), sliding ? hp_.rope_local : hp_.rope_global);
-    if (!sliding && hp_.rope_scale != 1.0f)
-      for (float& x : L.inv_freq) x /= hp_.rope_scale;
   }
+  init_rope();
   if (!problems.empty()) {
     std::ostringstream os;
     os << f_->path() << ": " << problems.size() << " problem(s) with the gemma3 tensors:";
@@ -161,14 +173,193 @@ Gemma3::Gemma3(std::unique_ptr<GgufFile> file, std::unique_ptr<Backend> backend)
     if (tok.tokens[i] == "<end_of_turn>") summary_.stop_ids.push_back(int32_t(i));
 }
 
+void Gemma3::init_rope() {
+  for (int64_t l = 0; l < hp_.layers; ++l) {
+    auto& L = layers_[size_t(l)];
+    const bool sliding = hp_.is_sliding(l);
+    L.inv_freq = ref::rope_inv_freq_default(int(hp_.head_dim), sliding ? hp_.rope_local : hp_.rope_global);
+    const float scale = sliding ? hp_.rope_local_scale : hp_.rope_scale;  // linear: positions / factor
+    if (scale != 1.0f)
+      for (float& x : L.inv_freq) x /= scale;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hugging Face safetensors: config.json (gemma3_text, or gemma3 with text_config).
+
+// One RoPE entry: theta and a linear scaling factor ("default" or "linear" only).
+void parse_rope_entry(const JsonObj& o, float* theta, float* factor) {
+  *theta = float(o.get_num("rope_theta", *theta));
+  const std::string type = o.get_str("rope_type", o.get_str("type", "default"));
+  if (type == "linear") {
+    *factor = float(o.get_num("factor", 1.0));
+    if (!(*factor > 0)) o.fail_key("factor", "must be positive");
+  } else if (type != "default") {
+    fail(ErrorCode::kUnsupported, o.source(), ": ", o.key_path("rope_type"), ": \"", type,
+         "\" is not supported for gemma3 (default, linear)");
+  }
+}
+
+Gemma3Hparams parse_hf_hparams(const nlohmann::json& root, const std::string& src, ModelSummary* sum) {
+  JsonObj r(root, src);
+  auto tc = r.opt_obj("text_config");
+  const std::string type = r.get_str("model_type", "");
+  if (type == "gemma3" && !tc) r.fail_key("text_config", "required for model_type \"gemma3\"");
+  const JsonObj& t = type == "gemma3" ? *tc : r;
+  Gemma3Hparams h;
+  auto ranged = [&](const char* k, int64_t def, int64_t hi) {
+    int64_t v = t.get_int(k, def);
+    if (v < 1 || v > hi) t.fail_key(k, "value " + std::to_string(v) + " out of range [1, " + std::to_string(hi) + "]");
+    return v;
+  };
+  h.vocab = ranged("vocab_size", 262208, int64_t(1) << 24);
+  h.hidden = ranged("hidden_size", 2304, int64_t(1) << 20);
+  h.layers = ranged("num_hidden_layers", 26, 1024);
+  h.ffn = ranged("intermediate_size", 9216, int64_t(1) << 20);
+  h.n_heads = ranged("num_attention_heads", 8, 4096);
+  h.n_kv = ranged("num_key_value_heads", 4, 4096);
+  h.head_dim = ranged("head_dim", 256, 65536);
+  h.context = ranged("max_position_embeddings", 131072, int64_t(1) << 40);
+  h.window = ranged("sliding_window", 4096, int64_t(1) << 40);
+  h.eps = float(t.get_num("rms_norm_eps", 1e-6));
+  if (!(h.eps > 0 && h.eps < 1)) t.fail_key("rms_norm_eps", "must be in (0, 1)");
+  if (h.n_heads % h.n_kv) t.fail_key("num_key_value_heads", "must divide num_attention_heads");
+  h.attn_scale = float(1.0 / std::sqrt(double(ranged("query_pre_attn_scalar", 256, int64_t(1) << 20))));
+  h.softcap = float(t.opt_num("final_logit_softcapping").value_or(0.0));
+  if (t.opt_num("attn_logit_softcapping"))
+    fail(ErrorCode::kUnsupported, src, ": attn_logit_softcapping is not supported (Gemma 3 has none)");
+  if (t.get_str("hidden_activation", "gelu_pytorch_tanh") != "gelu_pytorch_tanh")
+    t.fail_key("hidden_activation", "only gelu_pytorch_tanh is supported");
+  if (t.has("layer_types")) {
+    auto names = t.str_list("layer_types");
+    if (int64_t(names.size()) != h.layers) t.fail_key("layer_types", "needs one entry per layer");
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (names[i] != "sliding_attention" && names[i] != "full_attention")
+        t.fail_key("layer_types[" + std::to_string(i) + "]", "unknown layer type \"" + names[i] + "\"");
+      h.sliding.push_back(names[i] == "sliding_attention");
+    }
+  } else {
+    const int64_t pat = t.get_int("sliding_window_pattern", t.get_int("_sliding_window_pattern", 6));
+    if (pat < 1) t.fail_key("sliding_window_pattern", "must be >= 1");
+    for (int64_t l = 0; l < h.layers; ++l) h.sliding.push_back((l + 1) % pat != 0);
+  }
+  h.rope_global = 1e6f, h.rope_local = 1e4f;
+  if (auto rp = t.opt_obj("rope_parameters")) {
+    if (auto e = rp->opt_obj("full_attention")) parse_rope_entry(*e, &h.rope_global, &h.rope_scale);
+    if (auto e = rp->opt_obj("sliding_attention")) parse_rope_entry(*e, &h.rope_local, &h.rope_local_scale);
+  } else {  // shipped configs: rope_theta (global), rope_local_base_freq, rope_scaling (global only)
+    h.rope_global = float(t.get_num("rope_theta", 1e6));
+    h.rope_local = float(t.get_num("rope_local_base_freq", 1e4));
+    if (auto rs = t.opt_obj("rope_scaling")) {
+      float theta = h.rope_global;
+      parse_rope_entry(*rs, &theta, &h.rope_scale);
+    }
+  }
+  sum->bos_id = int32_t(t.get_int("bos_token_id", 2));
+  sum->pad_id = int32_t(t.get_int("pad_token_id", 0));
+  for (int64_t id : (r.has("eos_token_id") ? r : t).int_or_list("eos_token_id")) sum->stop_ids.push_back(int32_t(id));
+  if (!t.get_bool("tie_word_embeddings", r.get_bool("tie_word_embeddings", true)))
+    h.untied_head = true;
+  return h;
+}
+
+std::vector<WeightSlot> gemma3_weight_table(const Gemma3Hparams& h) {
+  std::vector<WeightSlot> out;
+  auto add = [&](std::string name, SlotKind kind, std::vector<int64_t> shape, std::string role) {
+    WeightSlot w;
+    w.name = std::move(name), w.kind = kind, w.shape = std::move(shape), w.role = std::move(role);
+    out.push_back(std::move(w));
+  };
+  const int64_t H = h.hidden, q = h.n_heads * h.head_dim, kv = h.n_kv * h.head_dim;
+  add("embed_tokens", SlotKind::kMatrix, {h.vocab, H}, "token embedding");
+  add("norm", SlotKind::kVector, {H}, "final RMSNorm weight (used as 1 + w)");
+  if (h.untied_head) {
+    add("lm_head", SlotKind::kMatrix, {h.vocab, H}, "LM head (untied)");
+  } else {
+    add("lm_head", SlotKind::kMatrix, {1, 1}, "LM head");
+    out.back().need = Need::kIgnored, out.back().reason = "tied to embed_tokens";
+  }
+  for (int64_t i = 0; i < h.layers; ++i) {
+    const std::string p = "layers." + std::to_string(i) + ".";
+    for (const char* n : {"input_layernorm", "post_attention_layernorm", "pre_feedforward_layernorm",
+                          "post_feedforward_layernorm"})
+      add(p + n, SlotKind::kVector, {H}, std::string(n) + " (1 + w)");
+    add(p + "self_attn.q_proj", SlotKind::kMatrix, {q, H}, "query projection");
+    add(p + "self_attn.k_proj", SlotKind::kMatrix, {kv, H}, "key projection");
+    add(p + "self_attn.v_proj", SlotKind::kMatrix, {kv, H}, "value projection");
+    add(p + "self_attn.o_proj", SlotKind::kMatrix, {H, q}, "attention output projection");
+    add(p + "self_attn.q_norm", SlotKind::kVector, {h.head_dim}, "query RMSNorm (1 + w)");
+    add(p + "self_attn.k_norm", SlotKind::kVector, {h.head_dim}, "key RMSNorm (1 + w)");
+    add(p + "mlp.gate_proj", SlotKind::kMatrix, {h.ffn, H}, "MLP gate projection");
+    add(p + "mlp.up_proj", SlotKind::kMatrix, {h.ffn, H}, "MLP up projection");
+    add(p + "mlp.down_proj", SlotKind::kMatrix, {H, h.ffn}, "MLP down projection");
+  }
+  return out;
+}
+
+Gemma3::Gemma3(const std::string& dir, std::unique_ptr<Backend> backend) : backend_(std::move(backend)) {
+  const std::string cpath = dir + "/config.json";
+  nlohmann::json root = read_json_file(cpath);
+  hp_ = parse_hf_hparams(root, cpath, &summary_);
+  st_ = std::make_shared<SafetensorsCollection>(SafetensorsCollection::open_dir(dir));
+  const QuantConfig quant = parse_quant_config(root, cpath);
+  WeightBinder binder(*st_, quant, detect_layout(*st_));
+  auto bound = binder.bind(gemma3_weight_table(hp_));
+  binder.ignore_containing("self_attn.rotary_emb.", "saved RoPE buffer (recomputed from config)");
+  report_ = binder.finish(dir, /*skip_towers=*/true);
+  // Gemma3RMSNorm computes x * (1 + w): add the 1 once here (the GGUF converter stores 1 + w).
+  auto norm = [&](const std::string& n) {
+    std::vector<float> v = std::move(bound[n].vec);
+    for (float& x : v) x += 1.0f;
+    return upload_vector(*backend_, v, &vec_bufs_);
+  };
+  embd_ = bound["embed_tokens"].matrix;
+  output_ = hp_.untied_head ? bound["lm_head"].matrix : embd_;
+  out_norm_ = norm("norm");
+  layers_.resize(size_t(hp_.layers));
+  for (int64_t l = 0; l < hp_.layers; ++l) {
+    auto& L = layers_[size_t(l)];
+    const std::string p = "layers." + std::to_string(l) + ".";
+    L.q = bound[p + "self_attn.q_proj"].matrix;
+    L.k = bound[p + "self_attn.k_proj"].matrix;
+    L.v = bound[p + "self_attn.v_proj"].matrix;
+    L.o = bound[p + "self_attn.o_proj"].matrix;
+    L.gate = bound[p + "mlp.gate_proj"].matrix;
+    L.up = bound[p + "mlp.up_proj"].matrix;
+    L.down = bound[p + "mlp.down_proj"].matrix;
+    L.attn_norm = norm(p + "input_layernorm");
+    L.q_norm = norm(p + "self_attn.q_norm");
+    L.k_norm = norm(p + "self_attn.k_norm");
+    L.post_attn_norm = norm(p + "post_attention_layernorm");
+    L.ffn_norm = norm(p + "pre_feedforward_layernorm");
+    L.post_ffw_norm = norm(p + "post_feedforward_layernorm");
+  }
+  init_rope();
+  summary_.architecture = "gemma3";
+  summary_.vocab_size = hp_.vocab;
+  summary_.n_layers = hp_.layers;
+  summary_.hidden_size = hp_.hidden;
+  summary_.max_context = hp_.context;
+  const std::string gpath = dir + "/generation_config.json";
+  if (std::filesystem::exists(gpath)) {
+    nlohmann::json g = read_json_file(gpath);
+    auto ids = JsonObj(g, gpath).int_or_list("eos_token_id");
+    if (!ids.empty()) summary_.stop_ids.assign(ids.begin(), ids.end());
+  }
+  if (summary_.stop_ids.empty()) summary_.stop_ids = {1};
+  summary_.eos_id = summary_.stop_ids[0];
+}
+
 std::string Gemma3::describe(bool tensors) const {
   std::ostringstream os;
-  os << "architecture: gemma3 (GGUF " << f_->path() << ")\n"
+  os << "architecture: gemma3 (" << (f_ ? "GGUF " + f_->path() : "layout " + report_.layout) << ")\n"
      << "layers " << hp_.layers << ", hidden " << hp_.hidden << ", heads " << hp_.n_heads << "/" << hp_.n_kv
      << " (head_dim " << hp_.head_dim << "), ffn " << hp_.ffn << ", vocab " << hp_.vocab << ", sliding window "
-     << hp_.window << " (every " << hp_.swa_pattern << "th layer global)\n";
-  if (tensors)
+     << hp_.window << "\n";
+  if (tensors && f_)
     for (const auto& t : f_->tensors()) os << "  " << t.name << "  " << t.type_name() << "  " << t.shape_str() << "\n";
+  if (tensors && !f_)
+    for (const auto& t : report_.tensors) os << "  " << t.key << "  " << t.status << "  " << t.role << "\n";
   return os.str();
 }
 
@@ -241,6 +432,12 @@ void Gemma3::run_chunk(const int32_t* ids, int64_t T, SequenceState& st, const F
 }
 
 }  // namespace
+
+std::unique_ptr<LanguageModel> make_gemma3_hf(const std::string& dir, const ModelLoadOptions& opts) {
+  auto backend = make_backend(opts.backend, opts.threads);
+  if (opts.f32_reference) backend->set_matmul_mode(MatmulMode::kExact);
+  return std::make_unique<Gemma3>(dir, std::move(backend));
+}
 
 std::unique_ptr<LanguageModel> make_gemma3_gguf(std::unique_ptr<GgufFile> file, const ModelLoadOptions& opts) {
   auto backend = make_backend(opts.backend, opts.threads);

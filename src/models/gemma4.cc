@@ -338,12 +338,16 @@ void Gemma4::moe_block(const Gemma4Layer& L, const LayerDev& D, const float* r, 
 
 }  // namespace
 
-std::unique_ptr<LanguageModel> make_gemma4(const std::string& dir, const ModelLoadOptions& opts) {
-  Gemma4Model weights = load_gemma4(dir, LoadOptions{});
+// Also the GGUF entry point (gemma4_gguf.cc): both loaders fill the same Gemma4Model.
+std::unique_ptr<LanguageModel> make_gemma4_from_weights(Gemma4Model weights, const ModelLoadOptions& opts) {
   auto backend = make_backend(opts.backend, opts.threads);
   // Reference numerics: f32 activations into every matmul (no int8 activation quantization).
   if (opts.f32_reference) backend->set_matmul_mode(MatmulMode::kExact);
   return std::make_unique<Gemma4>(std::move(weights), std::move(backend), opts);
+}
+
+std::unique_ptr<LanguageModel> make_gemma4(const std::string& dir, const ModelLoadOptions& opts) {
+  return make_gemma4_from_weights(load_gemma4(dir, LoadOptions{}), opts);
 }
 
 }  // namespace ember

@@ -201,6 +201,21 @@ Gemma4Layer assemble_layer(Assembler& a, const Gemma4Config& cfg, int64_t i, Moe
 
 }  // namespace
 
+void assemble_gemma4(std::map<std::string, BoundWeight>& bound, MoeForm form, Gemma4Model* m) {
+  Assembler a{bound};
+  m->embed_tokens = a.mat("embed_tokens");
+  m->norm = a.vec("norm");
+  m->lm_head_tied = m->cfg.tie_word_embeddings;
+  m->lm_head = m->lm_head_tied ? m->embed_tokens : a.mat("lm_head");
+  if (m->cfg.has_ple()) {
+    m->embed_tokens_per_layer = a.mat("embed_tokens_per_layer");
+    m->per_layer_model_projection = a.mat("per_layer_model_projection");
+    m->per_layer_projection_norm = a.vec("per_layer_projection_norm");
+  }
+  for (int64_t i = 0; i < m->cfg.text.num_hidden_layers; ++i)
+    m->layers.push_back(assemble_layer(a, m->cfg, i, form));
+}
+
 Gemma4Model load_gemma4(const std::string& dir, const LoadOptions& opts) {
   Gemma4Model m;
   m.cfg = load_gemma4_config(dir);
@@ -217,18 +232,7 @@ Gemma4Model load_gemma4(const std::string& dir, const LoadOptions& opts) {
   m.report = binder.finish(dir, opts.skip_towers);
   for (const auto& n : m.cfg.notes) m.report.notes.push_back("config: " + n);
 
-  Assembler a{bound};
-  m.embed_tokens = a.mat("embed_tokens");
-  m.norm = a.vec("norm");
-  m.lm_head_tied = m.cfg.tie_word_embeddings;
-  m.lm_head = m.lm_head_tied ? m.embed_tokens : a.mat("lm_head");
-  if (m.cfg.has_ple()) {
-    m.embed_tokens_per_layer = a.mat("embed_tokens_per_layer");
-    m.per_layer_model_projection = a.mat("per_layer_model_projection");
-    m.per_layer_projection_norm = a.vec("per_layer_projection_norm");
-  }
-  for (int64_t i = 0; i < m.cfg.text.num_hidden_layers; ++i)
-    m.layers.push_back(assemble_layer(a, m.cfg, i, form));
+  assemble_gemma4(bound, form, &m);
   return m;
 }
 

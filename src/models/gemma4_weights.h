@@ -14,6 +14,8 @@
 
 namespace ember {
 
+class GgufFile;
+
 struct Gemma4Layer {
   int64_t index = 0;
   Gemma4LayerInfo info;  // type, head_dim, n_kv_heads, kv_shared/kv_source, k_eq_v, mlp_width, rope
@@ -67,6 +69,7 @@ struct Gemma4Model {
   std::vector<Gemma4Layer> layers;
   LoadReport report;
   std::shared_ptr<SafetensorsCollection> files;  // keeps every Matrix's storage mapped
+  std::shared_ptr<const GgufFile> gguf;          // same, for a model loaded from GGUF
 };
 
 // Form of the stacked MoE expert tensors in a checkpoint.
@@ -77,6 +80,10 @@ enum class MoeForm : uint8_t {
 
 // The declared table of the Gemma 4 text model for `cfg`.
 std::vector<WeightSlot> gemma4_text_weight_table(const Gemma4Config& cfg, MoeForm moe_form);
+
+// Moves bound weights (by canonical slot name) into `m`, whose cfg is set: shared by the
+// safetensors and the GGUF (gemma4_gguf.cc) loaders.
+void assemble_gemma4(std::map<std::string, BoundWeight>& bound, MoeForm form, Gemma4Model* m);
 
 // Loads DIR (config.json, generation_config.json, safetensors). Throws ember::Error; a
 // checkpoint that does not fit the table gives one kInvalidCheckpoint listing every problem.

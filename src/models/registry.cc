@@ -11,7 +11,9 @@
 namespace ember {
 
 std::unique_ptr<LanguageModel> make_gemma4(const std::string& dir, const ModelLoadOptions& opts);
+std::unique_ptr<LanguageModel> make_gemma3_hf(const std::string& dir, const ModelLoadOptions& opts);
 std::unique_ptr<LanguageModel> make_gemma3_gguf(std::unique_ptr<GgufFile> file, const ModelLoadOptions& opts);
+std::unique_ptr<LanguageModel> make_gemma4_gguf(std::unique_ptr<GgufFile> file, const ModelLoadOptions& opts);
 
 namespace {
 
@@ -41,12 +43,15 @@ std::unique_ptr<LanguageModel> load_language_model(const std::string& path, cons
     auto f = GgufFile::open(path);
     std::string arch = f->get_string("general.architecture");
     if (arch == "gemma3") return make_gemma3_gguf(std::move(f), opts);
-    fail(ErrorCode::kUnsupported, path, ": GGUF architecture \"", arch, "\" is not supported yet");
+    if (arch == "gemma4") return make_gemma4_gguf(std::move(f), opts);
+    fail(ErrorCode::kUnsupported, path, ": GGUF architecture \"", arch,
+         "\" is not supported (supported: gemma3, gemma4)");
   }
   const std::string type = config_model_type(path);
   if (type == "gemma4" || type == "gemma4_text") return make_gemma4(path, opts);
+  if (type == "gemma3" || type == "gemma3_text") return make_gemma3_hf(path, opts);
   fail(ErrorCode::kUnsupported, path, "/config.json: model_type \"", type,
-       "\" is not supported (supported: gemma4, gemma4_text)");
+       "\" is not supported (supported: gemma4, gemma4_text, gemma3, gemma3_text)");
 }
 
 }  // namespace ember

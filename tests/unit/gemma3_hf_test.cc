@@ -1,0 +1,58 @@
+// Gemma 3 from Hugging Face safetensors (tests/fixtures/gemma3_hf, made by
+// tools/gen_gemma3_hf_fixture.py): ember's logits against transformers float32 eager, with the
+// tolerance of the Gemma 4 golden tests (tests/util/golden.h), prefill and token by token.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "ember/error.hpp"
+#include "models/language_model.h"
+#include "util/golden.h"
+
+namespace ember {
+namespace {
+
+const std::string kDir = std::string(EMBER_SOURCE_DIR) + "/tests/fixtures/gemma3_hf/tiny_text_bf16";
+
+TEST(Gemma3Hf, LogitsMatchTransformers) {
+  ModelLoadOptions lo;
+  lo.threads = 2;
+  lo.f32_reference = true;
+  auto m = load_language_model(kDir, lo);
+  EXPECT_EQ(m->summary().architecture, "gemma3");
+  testing::GoldenCase g = testing::load_golden(kDir);
+  ASSERT_EQ(m->summary().vocab_size, g.vocab);
+  const int64_t T = int64_t(g.ids.size());
+  auto st = m->new_state(4096, 512);
+  ForwardOptions fo;
+  fo.logits = LogitsMode::kAll;
+  std::vector<float> got;
+  m->forward(g.ids.data(), T, *st, fo, &got);
+  testing::LogitsDiff d = testing::compare_logits(got.data(), g.logits.data(), T, g.vocab);
+  std::printf("[ gemma3 hf ] prefill %s\n", d.summary().c_str());
+  EXPECT_TRUE(d.within(testing::kGoldenMaxAbsF32)) << d.summary();
+
+  auto st2 = m->new_state(4096, 512);
+  fo.logits = LogitsMode::kLast;
+  std::vector<float> step, all;
+  for (int64_t t = 0; t < T; ++t) {
+    m->forward(g.ids.data() + t, 1, *st2, fo, &step);
+    all.insert(all.end(), step.begin(), step.end());
+  }
+  d = testing::compare_logits(all.data(), g.logits.data(), T, g.vocab);
+  EXPECT_TRUE(d.within(testing::kGoldenMaxAbsF32)) << "token by token: " << d.summary();
+}
+
+TEST(Gemma3Hf, DescribesTheCheckpoint) {
+  ModelLoadOptions lo;
+  lo.threads = 1;
+  auto m = load_language_model(kDir, lo);
+  const std::string d = m->describe(true);
+  EXPECT_NE(d.find("layout text-only"), std::string::npos) << d;
+  EXPECT_NE(d.find("model.layers.5.self_attn.q_norm.weight"), std::string::npos) << d;
+}
+
+}  // namespace
+}  // namespace ember
