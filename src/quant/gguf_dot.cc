@@ -280,6 +280,30 @@ void gguf_matvec_rows(const Matrix& m, const QuantizedActivation& xq, int64_t r0
   for (int64_t r = r0; r < r1; ++r) y[r - r0] = dot_q8(m.data + size_t(r) * m.row_bytes, xq, impl);
 }
 
+void gguf_matmul_rows(const Matrix& m, const QuantizedActivation* xq, int64_t T, int64_t r0, int64_t r1, float* y,
+                      int64_t ldy, DotImpl impl) {
+  EMBER_CHECK(m.format == WeightFormat::kGguf && 0 <= r0 && r0 <= r1 && r1 <= m.rows);
+  for (int64_t t = 0; t < T; ++t) EMBER_CHECK(xq[t].weight_type == m.gguf_type && xq[t].n == m.cols);
+  if (impl == DotImpl::kAuto) impl = cpu_has_avx2() ? DotImpl::kAvx2 : DotImpl::kScalar;
+  // ~16 KiB of rows: they stay in L1 while the tokens stream past.
+  const int64_t tile = std::max<int64_t>(1, int64_t(16384 / std::max<size_t>(m.row_bytes, 1)));
+  float out[4];
+  for (int64_t rt = r0; rt < r1; rt += tile) {
+    const int64_t re = std::min(r1, rt + tile);
+    for (int64_t t = 0; t < T; t += 4) {
+      const int nt = int(std::min<int64_t>(4, T - t));
+      for (int64_t r = rt; r < re; ++r) {
+        const uint8_t* row = m.data + size_t(r) * m.row_bytes;
+        if (impl == DotImpl::kAvx2 && dot_q8_avx2_multi(m.gguf_type, row, xq + t, nt, out)) {
+          for (int j = 0; j < nt; ++j) y[(t + j) * ldy + r] = out[j];
+        } else {
+          for (int j = 0; j < nt; ++j) y[(t + j) * ldy + r] = dot_q8(row, xq[t + j], impl);
+        }
+      }
+    }
+  }
+}
+
 void gguf_matvec(const Matrix& m, const float* x, float* y, DotImpl impl) {
   if (m.format == WeightFormat::kGguf && has_q8_dot(m.gguf_type)) {
     QuantizedActivation xq;

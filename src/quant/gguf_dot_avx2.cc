@@ -90,6 +90,36 @@ EMBER_AVX2 float dot_q32_sym(int type, const uint8_t* row, const BlockQ8x32* x, 
   return hsum_ps(acc);
 }
 
+// dot_q32_sym of one row with NT activations: each weight block is unpacked once and
+// multiplied by NT activation blocks (prefill). Per token the integer sums and the order of
+// the f32 FMAs are those of dot_q32_sym, so the results are bit-identical.
+template <int NT>
+EMBER_AVX2 void dot_q32_sym_multi(int type, const uint8_t* row, const BlockQ8x32* const* x, int64_t nb,
+                                  float* out) {
+  const size_t bs = type == kQ8_0 ? kBlockQ8_0 : type == kQ4_0 ? kBlockQ4_0 : kBlockQ5_0;
+  __m256 acc[NT];
+  for (int j = 0; j < NT; ++j) acc[j] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* w = row + b * bs;
+    __m256i q;
+    if (type == kQ8_0) {
+      q = load32(w + 2);
+    } else if (type == kQ4_0) {
+      q = _mm256_sub_epi8(nibbles32(w + 2), _mm256_set1_epi8(8));
+    } else {
+      q = _mm256_sub_epi8(_mm256_or_si256(nibbles32(w + 6), fifth_bits32(w + 2)), _mm256_set1_epi8(16));
+    }
+    const __m256i aq = _mm256_sign_epi8(q, q);  // |q|, the unsigned operand (see dot_s8)
+    const float dw = half(w);
+    for (int j = 0; j < NT; ++j) {
+      __m256i p = _mm256_maddubs_epi16(aq, _mm256_sign_epi8(load32(x[j][b].qs), q));
+      p = _mm256_madd_epi16(p, _mm256_set1_epi16(1));
+      acc[j] = _mm256_fmadd_ps(_mm256_set1_ps(dw * x[j][b].d), _mm256_cvtepi32_ps(p), acc[j]);
+    }
+  }
+  for (int j = 0; j < NT; ++j) out[j] = hsum_ps(acc[j]);
+}
+
 // Q4_1 / Q5_1: sum_b d_w * d_x * <q_w, q_x> + m_w * (d_x * sum q_x).
 EMBER_AVX2 float dot_q32_affine(int type, const uint8_t* row, const BlockQ8x32* x, int64_t nb) {
   const size_t bs = type == kQ4_1 ? kBlockQ4_1 : kBlockQ5_1;
@@ -212,12 +242,27 @@ bool dot_q8_avx2(int type, const uint8_t* row, const QuantizedActivation& xq, fl
   }
 }
 
+bool dot_q8_avx2_multi(int type, const uint8_t* row, const QuantizedActivation* xq, int nt, float* out) {
+  if (type != kQ4_0 && type != kQ5_0 && type != kQ8_0) return false;
+  const int64_t nb = int64_t(xq[0].q32.size());
+  const BlockQ8x32* x[4];
+  for (int j = 0; j < nt; ++j) x[j] = xq[j].q32.data();
+  switch (nt) {
+    case 1: dot_q32_sym_multi<1>(type, row, x, nb, out); return true;
+    case 2: dot_q32_sym_multi<2>(type, row, x, nb, out); return true;
+    case 3: dot_q32_sym_multi<3>(type, row, x, nb, out); return true;
+    case 4: dot_q32_sym_multi<4>(type, row, x, nb, out); return true;
+    default: return false;
+  }
+}
+
 }  // namespace ember::gguf
 
 #else  // not x86
 
 namespace ember::gguf {
 bool dot_q8_avx2(int, const uint8_t*, const QuantizedActivation&, float*) { return false; }
+bool dot_q8_avx2_multi(int, const uint8_t*, const QuantizedActivation*, int, float*) { return false; }
 }  // namespace ember::gguf
 
 #endif

@@ -26,5 +26,8 @@ void decode_k_block(int type, const uint8_t* w, KBlockInts& k);
 // AVX2 integer dot of one row with xq; returns false if `type` has no AVX2 kernel.
 // Only called when cpu_has_avx2().
 bool dot_q8_avx2(int type, const uint8_t* row, const QuantizedActivation& xq, float* out);
+// out[j] = row . xq[j] for j < nt (1-4), each weight block unpacked once; bit-identical to
+// dot_q8_avx2 per token. Returns false if `type` has no such kernel (Q4_0/Q5_0/Q8_0 do).
+bool dot_q8_avx2_multi(int type, const uint8_t* row, const QuantizedActivation* xq, int nt, float* out);
 
 }  // namespace ember::gguf

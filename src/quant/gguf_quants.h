@@ -71,6 +71,12 @@ float dot_q8(const uint8_t* row, const QuantizedActivation& xq, DotImpl impl = D
 void gguf_matvec_rows(const Matrix& m, const QuantizedActivation& xq, int64_t r0, int64_t r1, float* y,
                       DotImpl impl = DotImpl::kAuto);
 
+// y[t * ldy + r] = row r of m . xq[t] for t < T, r in [r0, r1): prefill. Rows are taken in
+// tiles that stay in L1 while every token passes; Q4_0/Q5_0/Q8_0 rows are unpacked once per
+// 4 tokens (AVX2). Equal to gguf_matvec_rows per token (bit-identical).
+void gguf_matmul_rows(const Matrix& m, const QuantizedActivation* xq, int64_t T, int64_t r0, int64_t r1, float* y,
+                      int64_t ldy, DotImpl impl = DotImpl::kAuto);
+
 // y[m.rows] = m * x. Uses the integer path for types that have one (x quantized once),
 // else gguf_dot_row; dense matrices are dotted in f32.
 void gguf_matvec(const Matrix& m, const float* x, float* y, DotImpl impl = DotImpl::kAuto);

@@ -210,3 +210,51 @@ TEST(GgufQuants, ActivationLengthMustFitBlocks) {
 
 }  // namespace
 }  // namespace ember::gguf
+
+namespace ember::gguf {
+namespace {
+
+// gguf_matmul_rows (prefill: row tiles, weight blocks unpacked once per 4 tokens) equals the
+// per-token dot of every row bit for bit, with both implementations, odd row counts, a row
+// sub-range, T not a multiple of 4 and a misaligned weight pointer.
+TEST(GgufQuants, MatmulRowsEqualsPerTokenDotBitExact) {
+  std::mt19937 rng(11);
+  std::normal_distribution<float> nd;
+  const DotCase cases[] = {{kQ4_0, 37, 96}, {kQ5_0, 41, 160}, {kQ8_0, 33, 224}, {kQ4_1, 9, 64},
+                           {kQ4_K, 13, 512}, {kQ6_K, 7, 256}};
+  for (const DotCase& c : cases) {
+    SCOPED_TRACE(ggml_type_name(c.type));
+    std::vector<uint8_t> w0 = random_rows(c.type, c.rows, c.cols, rng);
+    std::vector<uint8_t> wbuf(w0.size() + 1);
+    std::memcpy(wbuf.data() + 1, w0.data(), w0.size());  // odd address
+    const GgmlTypeInfo ti = ggml_type_info(c.type);
+    Matrix m;
+    m.format = WeightFormat::kGguf;
+    m.gguf_type = c.type;
+    m.rows = c.rows, m.cols = c.cols;
+    m.row_bytes = size_t(c.cols / ti.block_size) * ti.type_size;
+    m.data = wbuf.data() + 1;
+    for (int64_t T : {1, 3, 6, 9}) {
+      std::vector<QuantizedActivation> xq(static_cast<size_t>(T));
+      std::vector<float> x(static_cast<size_t>(c.cols));
+      for (auto& q : xq) {
+        for (float& v : x) v = nd(rng);
+        quantize_activation(c.type, x.data(), c.cols, q);
+      }
+      for (DotImpl impl : {DotImpl::kScalar, DotImpl::kAvx2}) {
+        if (impl == DotImpl::kAvx2 && !cpu_has_avx2()) continue;
+        const int64_t r0 = 2, r1 = c.rows - 1;
+        std::vector<float> y(static_cast<size_t>(T * c.rows), -1.0f);
+        gguf_matmul_rows(m, xq.data(), T, r0, r1, y.data(), c.rows, impl);
+        for (int64_t t = 0; t < T; ++t)
+          for (int64_t r = 0; r < c.rows; ++r) {
+            const float want = r < r0 || r >= r1 ? -1.0f : dot_q8(m.data + size_t(r) * m.row_bytes, xq[size_t(t)], impl);
+            EXPECT_EQ(y[size_t(t * c.rows + r)], want) << "T " << T << " t " << t << " r " << r;
+          }
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace ember::gguf

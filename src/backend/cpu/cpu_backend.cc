@@ -108,12 +108,15 @@ void CpuBackend::matmul(const Matrix& W, const float* x, int64_t T, float* y) {
     // GGUF blocks: activations quantized once per token to the weight type's 8-bit blocks,
     // integer dot products on the blocks in place (llama.cpp's scheme).
     gguf_acts_.resize(size_t(T));
-    for (int64_t t = 0; t < T; ++t) gguf::quantize_activation(W.gguf_type, x + t * W.cols, W.cols, gguf_acts_[size_t(t)]);
     pool_.parallel_for(
-        W.rows,
+        T,
         [&](int64_t b, int64_t e) {
-          for (int64_t t = 0; t < T; ++t) gguf::gguf_matvec_rows(W, gguf_acts_[size_t(t)], b, e, y + t * W.rows + b);
+          for (int64_t t = b; t < e; ++t)
+            gguf::quantize_activation(W.gguf_type, x + t * W.cols, W.cols, gguf_acts_[size_t(t)]);
         },
+        tok_grain);
+    pool_.parallel_for(
+        W.rows, [&](int64_t b, int64_t e) { gguf::gguf_matmul_rows(W, gguf_acts_.data(), T, b, e, y, W.rows); },
         grain);
     return;
   }
