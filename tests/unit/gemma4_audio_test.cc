@@ -165,9 +165,9 @@ TEST(Gemma4AudioWav, CorruptAndNonWavInputsAreErrors) {
 }
 
 TEST(Gemma4AudioWav, ResampleKeepsTonesBelowNyquist) {
-  // A 440 Hz + 3 kHz tone at 44.1 and 48 kHz resampled to 16 kHz matches the analytic signal
+  // A 440 Hz + 3 kHz tone at common and odd rates (44101: 16000 phases, rounded to 1024) resampled to 16 kHz matches the analytic signal
   // away from the edges to 2e-3; a 12 kHz tone (above the new Nyquist) is removed (< 1e-3).
-  for (int rate : {44100, 48000, 8000, 22050}) {
+  for (int rate : {44100, 48000, 8000, 22050, 44101, 96000}) {
     const int n = rate / 2;
     std::vector<float> x(static_cast<size_t>(n)), hi(static_cast<size_t>(n));
     for (int i = 0; i < n; ++i) {
