@@ -12,6 +12,7 @@
 #include <cmath>
 
 #include "core/status.h"
+#include "media/wav.h"
 
 namespace ember {
 
@@ -265,6 +266,22 @@ std::vector<float> gemma4_audio_embed(const Gemma4AudioTower& tw, Backend& b, co
   if (trace) trace->tower = o;
   rms_rows(o.data(), T2, P, {}, eps);  // embed_audio: scale-free pre-projection norm
   return linear(b, tw.embed_proj, o, T2);
+}
+
+std::vector<float> gemma4_audio_soft_tokens(const Gemma4AudioTower& tower, Backend& b, const uint8_t* wav,
+                                            size_t size, const std::string& source) {
+  using FE = Gemma4AudioFrontEnd;
+  AudioClip clip = decode_wav(wav, size, source);
+  // Resample only what the front end keeps (30 s) plus a margin for the filter's right half.
+  const int64_t keep = int64_t(std::ceil(double(FE::kMaxSamples) * clip.sample_rate / FE::kSampleRate)) +
+                       clip.sample_rate / 100;
+  if (int64_t(clip.samples.size()) > keep) clip.samples.resize(size_t(keep));
+  std::vector<float> x = resample(clip.samples, clip.sample_rate, FE::kSampleRate);
+  if (int64_t(x.size()) < FE::kFrameLength + 1 - FE::kFrameLength / 2)
+    fail(ErrorCode::kInvalidArgument, source, ": audio clip too short (", clip.samples.size(), " samples at ",
+         clip.sample_rate, " Hz); Gemma 4 needs at least 10 ms");
+  const MelFeatures mel = gemma4_log_mel(x.data(), int64_t(x.size()));
+  return gemma4_audio_embed(tower, b, mel);
 }
 
 }  // namespace ember

@@ -110,4 +110,10 @@ struct AudioTowerTrace {
 std::vector<float> gemma4_audio_embed(const Gemma4AudioTower& tower, Backend& b, const MelFeatures& mel,
                                       AudioTowerTrace* trace = nullptr);
 
+// A WAV file's bytes -> soft tokens: decode (any PCM/float WAV), down-mix, keep the first 30 s
+// (transformers truncates there), resample to 16 kHz, log-mel, tower, embedder. `source` names
+// the input in errors. Returns f32 [n, text_hidden].
+std::vector<float> gemma4_audio_soft_tokens(const Gemma4AudioTower& tower, Backend& b, const uint8_t* wav,
+                                            size_t size, const std::string& source);
+
 }  // namespace ember

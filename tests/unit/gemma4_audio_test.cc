@@ -108,6 +108,25 @@ TEST(Gemma4AudioTower, MatchesTransformersMlx4bit) {
   check_tower({"tiny_mlx", "tower_mlx.npy", "embed_mlx.npy", 1e-3});
 }
 
+TEST(Gemma4AudioTower, WavBytesToSoftTokens) {
+  Gemma4AudioTower tw = load_gemma4_audio_dir(kDir + "tiny");
+  auto b = make_backend("cpu", 1);
+  b->set_matmul_mode(MatmulMode::kExact);
+  std::vector<uint8_t> wav = file_bytes(kDir + "clip_pcm16_mono.wav");
+  std::vector<float> got = gemma4_audio_soft_tokens(tw, *b, wav.data(), wav.size(), "clip_pcm16_mono.wav");
+  EXPECT_LE(max_abs_diff(got, read_npy(kDir + "embed.npy").values<float>()), 1e-4);
+  const std::string text = "RIFF....WAVEnot really";
+  try {
+    gemma4_audio_soft_tokens(tw, *b, reinterpret_cast<const uint8_t*>(text.data()), text.size(), "req.audio");
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("req.audio"), std::string::npos) << e.what();
+  }
+  std::vector<uint8_t> short_wav(wav.begin(), wav.begin() + 44 + 100);  // 50 samples
+  short_wav[40] = 100, short_wav[41] = short_wav[42] = short_wav[43] = 0;  // data size 100 bytes
+  EXPECT_THROW(gemma4_audio_soft_tokens(tw, *b, short_wav.data(), short_wav.size(), "short.wav"), Error);
+}
+
 TEST(Gemma4AudioTower, LoadsEveryAudioTensorAndKeepsStorage) {
   // The tiny text model shares K/V from layer 4 on; audio layers 4 keeps its own q/k/v (the text
   // model's KV-sharing rules never see tower keys).
