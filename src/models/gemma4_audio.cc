@@ -40,7 +40,7 @@ float silu(float x) { return x / (1.0f + std::exp(-x)); }
 float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 
 // y[T, W.rows] = clamp(W · clamp(x)) (x is copied, not modified).
-Vec linear(Backend& b, const ClippedLinear& L, const Vec& x, int64_t T) {
+Vec linear(Backend& b, const AudioClippedLinear& L, const Vec& x, int64_t T) {
   Vec in(x);
   for (float& v : in) v = std::clamp(v, L.in_min, L.in_max);
   Vec y(size_t(T * L.w.rows));

@@ -50,7 +50,7 @@ struct Gemma4AudioConfig {
 Gemma4AudioConfig parse_gemma4_audio_config(const std::string& json_text, const std::string& source);
 
 // y = clamp(W · clamp(x, in_min, in_max), out_min, out_max) (bounds ±inf when not clipped).
-struct ClippedLinear {
+struct AudioClippedLinear {
   Matrix w;
   float in_min = -std::numeric_limits<float>::infinity(), in_max = std::numeric_limits<float>::infinity();
   float out_min = -std::numeric_limits<float>::infinity(), out_max = std::numeric_limits<float>::infinity();
@@ -58,19 +58,19 @@ struct ClippedLinear {
 
 struct Gemma4AudioFfn {
   std::vector<float> pre_norm, post_norm;  // [H]
-  ClippedLinear up;                        // ffw_layer_1 [4H, H]
-  ClippedLinear down;                      // ffw_layer_2 [H, 4H]
+  AudioClippedLinear up;                   // ffw_layer_1 [4H, H]
+  AudioClippedLinear down;                 // ffw_layer_2 [H, 4H]
 };
 
 struct Gemma4AudioLayer {
   Gemma4AudioFfn ffn1, ffn2;
   std::vector<float> norm_pre_attn, norm_post_attn, norm_out;  // [H]
-  ClippedLinear q, k, v, post;                                 // [H, H]
+  AudioClippedLinear q, k, v, post;                            // [H, H]
   Matrix relative_k_proj;                                      // [H, H], not clipped
   std::vector<float> per_dim_scale;                            // [head_dim] (softplus applied at use)
   std::vector<float> conv_pre_norm, conv_norm;                 // [H]
-  ClippedLinear linear_start;                                  // [2H, H]
-  ClippedLinear linear_end;                                    // [H, H]
+  AudioClippedLinear linear_start;                             // [2H, H]
+  AudioClippedLinear linear_end;                               // [H, H]
   std::vector<float> depthwise;                                // f32 [H, K] (HF [H, 1, K])
 };
 

@@ -193,8 +193,8 @@ struct Pick {
     const auto& v = b[n].vec;
     return v.empty() ? def : v[0];
   }
-  ClippedLinear clipped(const std::string& p) {
-    ClippedLinear c;
+  AudioClippedLinear clipped(const std::string& p) {
+    AudioClippedLinear c;
     c.w = mat(p + ".linear");
     c.in_min = scalar(p + ".input_min", c.in_min), c.in_max = scalar(p + ".input_max", c.in_max);
     c.out_min = scalar(p + ".output_min", c.out_min), c.out_max = scalar(p + ".output_max", c.out_max);
