@@ -2,6 +2,7 @@
 // summary and sizes of a Gemma 4 checkpoint; exits non-zero with the full problem report when
 // the checkpoint is invalid (the error propagates to main, which prints it).
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -27,10 +28,14 @@ std::string human(uint64_t b) {
 }
 
 void print_architecture(const CheckpointReport& r) {
-  for (const auto& [label, value] : r.summary) std::printf("%-14s%s\n", (label + ":").c_str(), value.c_str());
+  for (const auto& [label, value] : r.summary) {
+    const std::string l = label + ":";
+    std::printf("%-*s%s\n", int(std::max<size_t>(14, l.size() + 1)), l.c_str(), value.c_str());
+  }
 }
 
 void print_layers(const CheckpointReport& r) {
+  if (r.layers.empty()) return;  // GGUF: the file declares no layer structure of its own
   std::printf("\nlayers:\n  %-5s %-8s %-8s %-5s %-10s %-9s %s\n", "idx", "type", "head_dim", "n_kv", "kv",
               "mlp", "layer_scalar");
   for (const auto& l : r.layers)
@@ -39,15 +44,16 @@ void print_layers(const CheckpointReport& r) {
                 l.layer_scalar);
 }
 
-// "layers.3.mlp.gate_proj" -> "layers.*.mlp.gate_proj" (with a count per pattern), so the
+// "layers.3.mlp.gate_proj" -> "layers.*.mlp.gate_proj" (GGUF: "blk.3.x" -> "blk.*.x") (with a count per pattern), so the
 // summary reads "which modules at which bits/group" instead of listing every layer.
 std::map<std::string, int> collapse_layers(const std::vector<std::string>& names) {
   std::map<std::string, int> out;
   for (const auto& n : names) {
     std::string k = n;
-    if (k.rfind("layers.", 0) == 0) {
-      size_t dot = k.find('.', 7);
-      if (dot != std::string::npos) k = "layers.*" + k.substr(dot);
+    for (const std::string p : {"layers.", "blk."}) {  // safetensors / GGUF layer prefixes
+      if (k.rfind(p, 0) != 0) continue;
+      size_t dot = k.find('.', p.size());
+      if (dot != std::string::npos) k = p + "*" + k.substr(dot);
     }
     out[k]++;
   }
@@ -87,8 +93,8 @@ struct Args {
 
 Command inspect_cmd("inspect", [](CLI::App& app) {
   auto args = std::make_shared<Args>();
-  auto* sub = app.add_subcommand("inspect", "Check a Gemma 4 checkpoint and describe it");
-  sub->add_option("MODEL_DIR", args->dir, "checkpoint directory (config.json + safetensors)")->required();
+  auto* sub = app.add_subcommand("inspect", "Check a Gemma 4 checkpoint and describe it (a .gguf: its metadata and tensors)");
+  sub->add_option("MODEL_DIR", args->dir, "checkpoint directory (config.json + safetensors) or .gguf file")->required();
   sub->add_flag("--tensors", args->tensors, "list every tensor with its role");
   return [args] {
     const CheckpointReport r = inspect_checkpoint(args->dir, args->tensors);

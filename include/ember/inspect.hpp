@@ -28,7 +28,7 @@ struct CheckpointLayer {
 
 // One tensor of the checkpoint and what the loader did with it.
 struct CheckpointTensor {
-  std::string status;  // "used", "ignored", "skipped", ...
+  std::string status;  // "used", "ignored", "skipped" ("stored" for GGUF)
   std::string key;     // the name as stored in the file
   std::string dtype;   // stored dtype ("BF16", "U32", ...)
   std::string shape;   // stored shape, "[256, 128]"
@@ -55,7 +55,9 @@ struct CheckpointReport {
 // Validates a checkpoint directory against its architecture's weight table (as Model::load
 // does, but without a backend or any weight conversion) and describes it. Throws ember::Error
 // (kInvalidCheckpoint with every problem listed) when the checkpoint does not fit.
-CheckpointReport inspect_checkpoint(const std::string& model_dir, bool with_tensors = false);
+// A .gguf file is described from its metadata and tensor table (format, architecture and its
+// hyperparameter keys; storage by ggml type; no layers), without the weight-table check.
+CheckpointReport inspect_checkpoint(const std::string& path, bool with_tensors = false);
 
 // A GGUF file's header, metadata and tensor table.
 struct GgufMetadataEntry {

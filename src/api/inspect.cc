@@ -3,7 +3,9 @@
 #include "ember/inspect.hpp"
 
 #include <cstdio>
+#include <map>
 
+#include "api/model_impl.h"
 #include "core/dtype.h"
 #include "io/gguf.h"
 #include "io/quant_config.h"
@@ -74,9 +76,35 @@ std::vector<CheckpointLayer> gemma4_layers(const Gemma4Model& m) {
   return out;
 }
 
+// A .gguf file: what its metadata declares (the per-architecture hyperparameters) and its
+// tensor table as stored; the architecture's weight table is checked when a model loads it.
+CheckpointReport gguf_checkpoint(const std::string& path, bool with_tensors) {
+  auto f = GgufFile::open(path);
+  CheckpointReport out;
+  out.path = path;
+  out.architecture = f->opt_string("general.architecture").value_or("?");
+  out.summary.emplace_back("format", "GGUF v" + std::to_string(f->version()));
+  out.summary.emplace_back("architecture", out.architecture);
+  if (auto name = f->opt_string("general.name")) out.summary.emplace_back("name", *name);
+  const std::string prefix = out.architecture + ".";
+  for (const auto& [key, v] : f->metadata())
+    if (key.rfind(prefix, 0) == 0) out.summary.emplace_back(key.substr(prefix.size()), v.to_string());
+  std::map<std::string, std::vector<std::string>> by_type;
+  for (const auto& t : f->tensors()) {
+    by_type["GGUF " + t.type_name()].push_back(t.name);
+    out.total_bytes += t.nbytes;
+    if (with_tensors) out.tensors.push_back({"stored", t.name, t.type_name(), t.shape_str(), ""});
+  }
+  for (auto& [what, names] : by_type) out.storage.emplace_back(what, std::move(names));
+  out.used_bytes = out.total_bytes;
+  out.n_files = 1;
+  return out;
+}
+
 }  // namespace
 
 CheckpointReport inspect_checkpoint(const std::string& model_dir, bool with_tensors) {
+  if (is_gguf_path(model_dir)) return gguf_checkpoint(model_dir, with_tensors);
   Gemma4Model m = load_gemma4(model_dir);
   const LoadReport& r = m.report;
   CheckpointReport out;

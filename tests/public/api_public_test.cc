@@ -83,6 +83,12 @@ TEST(PublicApi, ReportsWithoutLoadingABackend) {
   EXPECT_EQ(g.version, 3u);
   EXPECT_EQ(g.tensors.size(), 7u);
   EXPECT_EQ(g.metadata.size(), 31u);
+  const auto c = ember::inspect_checkpoint(kSource + "/tests/fixtures/gguf/tiny.gguf", true);
+  EXPECT_EQ(c.tensors.size(), 7u);
+  EXPECT_EQ(c.n_files, 1u);
+  uint64_t bytes = 0;
+  for (const auto& t : g.tensors) bytes += t.bytes;
+  EXPECT_EQ(c.total_bytes, bytes);
 }
 
 TEST(PublicApi, SessionsOnFourThreadsMatchSequentialRuns) {
