@@ -7,8 +7,7 @@
 #include <string>
 
 #include "command.h"
-#include "io/gguf.h"
-#include "quant/gguf_types.h"
+#include "ember/inspect.hpp"
 
 namespace {
 
@@ -18,27 +17,26 @@ struct Options {
 };
 
 int dump(const Options& o) {
-  auto f = ember::GgufFile::open(o.file);
-  std::printf("%s: GGUF v%u, %zu metadata keys, %zu tensors, alignment %u, data at byte %llu\n",
-              o.file.c_str(), f->version(), f->metadata().size(), f->tensors().size(), f->alignment(),
-              (unsigned long long)f->data_offset());
-  for (const auto& [key, v] : f->metadata())
-    std::printf("  %-44s %-7s %s\n", key.c_str(), ember::gguf_value_type_name(v.type), v.to_string().c_str());
-  std::map<std::string, std::pair<int, size_t>> by_type;  // type -> (count, bytes)
-  for (const auto& t : f->tensors()) {
-    auto& e = by_type[t.type_name()];
+  const ember::GgufReport f = ember::read_gguf_report(o.file);
+  std::printf("%s: GGUF v%u, %zu metadata keys, %zu tensors, alignment %u, data at byte %llu\n", o.file.c_str(),
+              f.version, f.metadata.size(), f.tensors.size(), f.alignment, (unsigned long long)f.data_offset);
+  for (const auto& m : f.metadata)
+    std::printf("  %-44s %-7s %s\n", m.key.c_str(), m.type.c_str(), m.value.c_str());
+  std::map<std::string, std::pair<int, uint64_t>> by_type;  // type -> (count, bytes)
+  for (const auto& t : f.tensors) {
+    auto& e = by_type[t.type];
     e.first++;
-    e.second += t.nbytes;
+    e.second += t.bytes;
   }
   std::printf("tensor types:");
   for (const auto& [name, e] : by_type)
-    std::printf(" %s x%d (%.1f MiB)", name.c_str(), e.first, e.second / 1048576.0);
+    std::printf(" %s x%d (%.1f MiB)", name.c_str(), e.first, double(e.second) / 1048576.0);
   std::printf("\n");
   if (o.tensors) {
     std::printf("  %-40s %-6s %-20s %12s %12s\n", "name", "type", "ne (ggml order)", "offset", "bytes");
-    for (const auto& t : f->tensors())
-      std::printf("  %-40s %-6s %-20s %12llu %12zu\n", t.name.c_str(), t.type_name().c_str(),
-                  t.shape_str().c_str(), (unsigned long long)t.offset, t.nbytes);
+    for (const auto& t : f.tensors)
+      std::printf("  %-40s %-6s %-20s %12llu %12llu\n", t.name.c_str(), t.type.c_str(), t.shape.c_str(),
+                  (unsigned long long)t.offset, (unsigned long long)t.bytes);
   }
   return 0;
 }

@@ -1,13 +1,12 @@
 // `ember template (MODEL_DIR | --template FILE) --input conversation.json`: prints the prompt the
-// chat template renders for a conversation (see ember::chat_input_from_json for the format).
+// chat template renders for a conversation (format: ember::PromptTemplate::render_json).
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
 
 #include "command.h"
-#include "core/status.h"
-#include "text/chat_template.h"
+#include "ember/text.hpp"
 
 namespace {
 
@@ -20,27 +19,14 @@ struct TemplateArgs {
 int run_template(const TemplateArgs& args) {
   using ember::ErrorCode;
   if (args.model_dir.empty() == args.template_file.empty())
-    ember::fail(ErrorCode::kInvalidArgument, "give either MODEL_DIR or --template FILE");
+    throw ember::Error(ErrorCode::kInvalidArgument, "give either MODEL_DIR or --template FILE");
   std::ifstream f(args.input, std::ios::binary);
-  if (!f) ember::fail(ErrorCode::kIo, "cannot open ", args.input);
+  if (!f) throw ember::Error(ErrorCode::kIo, "cannot open " + args.input);
   std::ostringstream ss;
   ss << f.rdbuf();
-  nlohmann::ordered_json conversation;
-  try {
-    conversation = nlohmann::ordered_json::parse(ss.str());
-  } catch (const nlohmann::ordered_json::exception& e) {
-    ember::fail(ErrorCode::kInvalidArgument, args.input, ": invalid JSON: ", e.what());
-  }
-  ember::ChatInput in;
-  try {
-    in = ember::chat_input_from_json(conversation);
-  } catch (const ember::Error& e) {
-    ember::fail(e.code(), args.input, ": ", e.what());
-  }
-  const ember::ChatTemplate tpl = args.model_dir.empty()
-                                      ? ember::ChatTemplate::from_file(args.template_file)
-                                      : ember::ChatTemplate::from_model_dir(args.model_dir);
-  const std::string prompt = tpl.render(in);
+  const ember::PromptTemplate tpl = args.model_dir.empty() ? ember::PromptTemplate::from_file(args.template_file)
+                                                           : ember::PromptTemplate::from_model(args.model_dir);
+  const std::string prompt = tpl.render_json(ss.str(), args.input);
   std::fwrite(prompt.data(), 1, prompt.size(), stdout);
   return 0;
 }

@@ -10,10 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "api/gguf_tokenizer.h"
 #include "command.h"
-#include "core/status.h"
-#include "text/tokenizer.h"
+#include "ember/text.hpp"
 
 namespace {
 
@@ -57,6 +55,12 @@ std::string escape(const std::string& s) {
   return out;
 }
 
+ember::Error out_of_range(int64_t id, size_t vocab_size) {
+  return ember::Error(ember::ErrorCode::kInvalidArgument, "--decode: id " + std::to_string(id) +
+                                                              " is out of range (vocabulary size " +
+                                                              std::to_string(vocab_size) + ")");
+}
+
 // Ids separated by commas/spaces (brackets allowed, so a JSON list works too).
 std::vector<int32_t> parse_ids(const std::string& text, size_t vocab_size) {
   std::vector<int32_t> ids;
@@ -71,14 +75,12 @@ std::vector<int32_t> parse_ids(const std::string& text, size_t vocab_size) {
     while (j < text.size() && text[j] >= '0' && text[j] <= '9') ++j;
     if (j == i || j - i > 9) {
       size_t end = text.find_first_of(", \t\n", i);
-      ember::fail(ember::ErrorCode::kInvalidArgument, "--decode: \"", text.substr(i, end - i),
-                  "\" at offset ", i, " is not a token id (expected ids separated by commas or spaces)");
+      throw ember::Error(ember::ErrorCode::kInvalidArgument,
+                         "--decode: \"" + text.substr(i, end - i) + "\" at offset " + std::to_string(i) +
+                             " is not a token id (expected ids separated by commas or spaces)");
     }
     int64_t id = std::stoll(text.substr(i, j - i));
-    if (static_cast<size_t>(id) >= vocab_size) {
-      ember::fail(ember::ErrorCode::kInvalidArgument, "--decode: id ", id,
-                  " is out of range (vocabulary size ", vocab_size, ")");
-    }
+    if (static_cast<size_t>(id) >= vocab_size) throw out_of_range(id, vocab_size);
     ids.push_back(static_cast<int32_t>(id));
     i = j;
   }
@@ -89,12 +91,12 @@ int run(const Options& o) {
   std::string source, text;
   if (!o.tokenizer_file.empty()) {
     if (o.args.size() != 1)
-      ember::fail(ember::ErrorCode::kInvalidArgument, "expected exactly one TEXT argument");
+      throw ember::Error(ember::ErrorCode::kInvalidArgument, "expected exactly one TEXT argument");
     source = o.tokenizer_file;
     text = o.args[0];
   } else {
     if (o.args.size() != 2) {
-      ember::fail(ember::ErrorCode::kInvalidArgument, "expected MODEL_DIR TEXT (or --tokenizer FILE TEXT)");
+      throw ember::Error(ember::ErrorCode::kInvalidArgument, "expected MODEL_DIR TEXT (or --tokenizer FILE TEXT)");
     }
     source = o.args[0];
     text = o.args[1];
@@ -103,16 +105,10 @@ int run(const Options& o) {
   std::vector<int32_t> to_decode;
   if (o.decode) to_decode = parse_ids(text, SIZE_MAX);  // syntax errors before the slow load
   // A .gguf file carries its vocabulary (tokenizer.ggml.*); anything else is tokenizer.json or a model dir.
-  const bool gguf = source.size() > 5 && source.compare(source.size() - 5, 5, ".gguf") == 0;
-  ember::Tokenizer tok = gguf ? ember::tokenizer_from_gguf(*ember::GgufFile::open(source))
-                              : ember::Tokenizer::from_file(source);
+  const ember::TextTokenizer tok = ember::TextTokenizer::load(source);
   if (o.decode) {
-    for (int32_t id : to_decode) {
-      if (static_cast<size_t>(id) >= tok.vocab_size()) {
-        ember::fail(ember::ErrorCode::kInvalidArgument, "--decode: id ", id,
-                    " is out of range (vocabulary size ", tok.vocab_size(), ")");
-      }
-    }
+    for (int32_t id : to_decode)
+      if (static_cast<size_t>(id) >= tok.vocab_size()) throw out_of_range(id, tok.vocab_size());
     std::string out = tok.decode(to_decode, o.skip_special);
     std::fwrite(out.data(), 1, out.size(), stdout);
     std::fputc('\n', stdout);
@@ -124,7 +120,7 @@ int run(const Options& o) {
     std::printf("\n");
     return 0;
   }
-  for (int32_t id : ids) std::printf("%d\t%s\n", id, escape(tok.token_to_piece(id)).c_str());
+  for (int32_t id : ids) std::printf("%d\t%s\n", id, escape(tok.piece(id)).c_str());
   std::printf("# %zu tokens, %zu bytes\n", ids.size(), text.size());
   return 0;
 }

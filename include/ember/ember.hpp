@@ -1,14 +1,29 @@
-// ember — public C++ API. This header (with error.hpp) is the whole surface apps use; the CLI
-// and the server are built on nothing else.
+// ember — public C++ API. The headers under include/ember/ are the whole surface apps use; the
+// CLI and the server are built on nothing else:
+//   ember.hpp    models, sessions, generation, chat (this file)
+//   text.hpp     a tokenizer or chat template on its own (no weights loaded)
+//   inspect.hpp  checkpoint and GGUF reports (no backend built)
+//   error.hpp    ember::Error, the one way errors are reported
+//   ember.h      the C API over the same objects, for bindings from other languages
+// Guide: docs/api.md.
 //
-// Ownership and threads:
-//  * Model::load returns a shared_ptr<Model>. A Model is immutable after loading and may be
-//    shared by any number of Sessions on any threads (weights are read-only mmapped memory).
-//  * A Session owns one sequence's KV cache and sampler state. Use one Session from one
-//    thread at a time; different Sessions may run concurrently on different threads.
-//  * Sessions keep their Model alive.
-//  * Every function reports bad input by throwing ember::Error (error.hpp) with a message that
-//    names what was wrong; nothing aborts on bad input.
+// Ownership, lifetimes and threads:
+//  * Model::load returns a shared_ptr<Model>. A Model is immutable after loading: every const
+//    member (info, tokenize, detokenize, render_chat, new_session, ...) may be called from any
+//    number of threads at once, and one Model may be shared by any number of Sessions running
+//    on different threads (weights are read-only mapped memory; each Session has its own KV
+//    cache and scratch buffers). Generation on two threads gives the same tokens as running
+//    the two sessions one after the other.
+//  * A Session owns one sequence's KV cache and sampler state. It is NOT thread-safe: use one
+//    Session from one thread at a time (different Sessions may run concurrently). A Session
+//    (and a Chat) keeps its Model alive, so the shared_ptr from load may be dropped early.
+//  * Spans returned by Session (logits) point into the Session and are valid until its next
+//    non-const call; returned strings and vectors are owned by the caller.
+//  * Callbacks (TokenCallback, ModelOptions::on_progress) run on the calling thread, inside the
+//    call that triggers them; they must not call back into the same Session.
+//  * Every function reports bad input (a path, a token id, an option out of range, a malformed
+//    JSON string) by throwing ember::Error (error.hpp) with a message that names what was
+//    wrong; nothing aborts on bad input, and the object stays usable after such an error.
 #pragma once
 
 #include <cstdint>

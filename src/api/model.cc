@@ -1,11 +1,10 @@
 // ember::Model: a LanguageModel plus its tokenizer and chat template.
+#include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "api/gguf_tokenizer.h"
 #include "api/model_impl.h"
 #include "core/status.h"
-#include "io/gguf.h"
 #include "io/npy.h"
 
 namespace ember {
@@ -43,27 +42,12 @@ ModelImpl::ModelImpl(const std::string& path, const ModelOptions& options) : opt
   const ModelSummary& s = lm_->summary();
   context_ = options.context_length > 0 ? std::min(options.context_length, s.max_context) : s.max_context;
 
-  const bool is_gguf = fs::is_regular_file(path);
-  if (is_gguf) {
-    auto f = GgufFile::open(path);
-    try {
-      tokenizer_ = tokenizer_from_gguf(*f);
-    } catch (const Error& e) {
-      tokenizer_error_ = e.what();
-    }
-    if (auto tpl = f->opt_string("tokenizer.chat_template")) {
-      template_.emplace(*tpl, path + ": tokenizer.chat_template");
-    } else {
-      template_.emplace(builtin_chat_template_for_gguf(*f));
-    }
-  } else {
-    try {
-      tokenizer_ = Tokenizer::from_file(path);
-    } catch (const Error& e) {
-      tokenizer_error_ = e.what();
-    }
-    template_.emplace(ChatTemplate::from_model_dir(path));
+  try {
+    tokenizer_ = tokenizer_for_path(path);
+  } catch (const Error& e) {
+    tokenizer_error_ = e.what();
   }
+  template_.emplace(chat_template_for_path(path));
   if (!template_) template_.emplace(ChatTemplate::builtin_gemma4());
 
   info_.path = path;
@@ -100,13 +84,24 @@ std::vector<int32_t> ModelImpl::tokenize(std::string_view text, bool add_bos, bo
   return tokenizer().encode(text, add_bos, parse_special);
 }
 
+// Ids the model can produce but the tokenizer lacks (padded embedding rows) decode to nothing,
+// as in HF; ids beyond both are a caller's error.
+size_t ModelImpl::vocab_limit() const {
+  return std::max(tokenizer().vocab_size(), size_t(std::max<int64_t>(info_.vocab_size, 0)));
+}
+
 std::string ModelImpl::detokenize(std::span<const int32_t> ids, bool skip_special) const {
+  check_token_ids(ids, vocab_limit());
   return tokenizer().decode(ids, skip_special);
 }
 
-std::string ModelImpl::token_piece(int32_t id) const { return tokenizer().token_to_piece(id); }
+std::string ModelImpl::token_piece(int32_t id) const {
+  check_token_ids(std::span<const int32_t>(&id, 1), vocab_limit());
+  return tokenizer().token_to_piece(id);
+}
 
-std::string ModelImpl::render_chat(std::span<const Message> messages, const ChatOptions& options) const {
+// Messages and options as the template sees them (shared with PromptTemplate, src/api/text.cc).
+ChatInput chat_input_from_messages(std::span<const Message> messages, const ChatOptions& options) {
   ChatInput in;
   for (const Message& m : messages) {
     if (m.role.empty()) fail(ErrorCode::kInvalidArgument, "chat message without a role");
@@ -128,7 +123,11 @@ std::string ModelImpl::render_chat(std::span<const Message> messages, const Chat
   }
   in.add_generation_prompt = options.add_generation_prompt;
   in.enable_thinking = options.enable_thinking;
-  return template_->render(in);
+  return in;
+}
+
+std::string ModelImpl::render_chat(std::span<const Message> messages, const ChatOptions& options) const {
+  return template_->render(chat_input_from_messages(messages, options));
 }
 
 }  // namespace ember

@@ -13,6 +13,14 @@
 
 namespace ember {
 
+// Shared by Model and the standalone TextTokenizer / PromptTemplate (src/api/text.cc).
+bool is_gguf_path(const std::string& path);
+Tokenizer tokenizer_for_path(const std::string& path);         // tokenizer.json, model dir or .gguf
+ChatTemplate chat_template_for_path(const std::string& path);  // model dir or .gguf
+ChatInput chat_input_from_messages(std::span<const Message> messages, const ChatOptions& options);
+// kInvalidArgument naming the first id outside [0, vocab_size).
+void check_token_ids(std::span<const int32_t> ids, size_t vocab_size);
+
 class ModelImpl final : public Model {
  public:
   ModelImpl(const std::string& path, const ModelOptions& options);
@@ -29,6 +37,7 @@ class ModelImpl final : public Model {
   const Tokenizer& tokenizer() const;
   const ModelOptions& options() const { return options_; }
   int64_t context_length() const { return context_; }
+  size_t vocab_limit() const;
 
  private:
   ModelOptions options_;

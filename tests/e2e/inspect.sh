@@ -45,4 +45,10 @@ expect_in "hint: looks 4-bit with group 64; config says affine 8-bit g64" "$d.ou
 # Not a checkpoint directory.
 if "$EMBER_BIN/ember" inspect "$work/none" >"$work/none.out" 2>&1; then fail "missing dir accepted"; fi
 expect_in "config.json" "$work/none.out"
+# A .gguf file: described from its metadata and tensor table.
+"$EMBER_BIN/ember" inspect "$EMBER_SOURCE_DIR/tests/fixtures/gguf/tiny.gguf" --tensors >"$work/gguf.out" 2>&1 ||
+  { cat "$work/gguf.out"; fail "inspect rejected tiny.gguf"; }
+expect_in "format:       GGUF v3" "$work/gguf.out"
+expect_in "GGUF Q4_K (1 tensors):" "$work/gguf.out"
+expect_in "stored   blk.0.q.weight" "$work/gguf.out"
 echo "inspect e2e: ok"
