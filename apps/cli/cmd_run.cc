@@ -54,8 +54,13 @@ ember::cli::Command run_cmd("run", [](CLI::App& app) {
       ids = model->tokenize(prompt, /*add_bos=*/true, /*parse_special=*/false);
     } else {
       std::vector<ember::Message> msgs;
-      if (!a->g.system.empty()) msgs.push_back({"system", a->g.system});
-      msgs.push_back({"user", prompt});
+      auto add = [&](const char* role, const std::string& text) {
+        msgs.emplace_back();
+        msgs.back().role = role;
+        msgs.back().content = text;
+      };
+      if (!a->g.system.empty()) add("system", a->g.system);
+      add("user", prompt);
       ember::ChatOptions co;
       co.enable_thinking = a->g.think;
       ids = model->tokenize(model->render_chat(msgs, co), false, true);

@@ -10,9 +10,12 @@ namespace ember::cli {
 
 std::string render_progress(const std::string& label, const LoadProgress& p, int width) {
   const double f = std::clamp(p.fraction(), 0.0, 1.0);
+  // GB for big checkpoints, MB below 1 GB (so a small model does not read 0.00/0.00).
+  const bool gb = p.bytes_total >= 1'000'000'000;
+  const double unit = gb ? 1e9 : 1e6;
   char tail[64];
-  std::snprintf(tail, sizeof tail, " %3d%%  %.2f/%.2f GB", int(f * 100.0), double(p.bytes_done) / 1e9,
-                double(p.bytes_total) / 1e9);
+  std::snprintf(tail, sizeof tail, " %3d%%  %.2f/%.2f %s", int(f * 100.0), double(p.bytes_done) / unit,
+                double(p.bytes_total) / unit, gb ? "GB" : "MB");
   std::string head = "loading " + label + " ";
   // The bar takes what is left of the line, between 10 and 40 cells.
   const int bar = std::clamp(width - int(head.size()) - int(std::string_view(tail).size()) - 2, 10, 40);

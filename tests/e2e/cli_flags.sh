@@ -67,6 +67,15 @@ variant "$W/eos" "{\"bos_token_id\": 2, \"eos_token_id\": [1, $first]}"
 [ "$(json_field "$W/e1.json" generated_tokens)" = 0 ]
 [ "$(cat "$W/eos.txt")" = "" ]
 
+# The loading progress bar: drawn on stderr when it is a terminal (here a pty from script(1)),
+# erased when loading ends; nothing at all when stderr is not a terminal.
+if command -v script >/dev/null; then
+  printf 'Hello\n/exit\n' | script -qc "'$E' chat '$W/model' -n 2 --temperature 0 -t 2" /dev/null >"$W/tty.txt"
+  grep -q "loading model \[#*\] 100%" "$W/tty.txt"
+  grep -q "ember chat" "$W/tty.txt"
+fi
+if grep -q "loading" "$W/base.json"; then echo "progress bar drawn on a non-terminal"; exit 1; fi
+
 # Bad arguments: non-zero exit and a message naming the flag.
 expect_fail() {  # $1: pattern the message must contain; the rest: the command
   local pat="$1"; shift

@@ -111,6 +111,10 @@ TEST(ProgressBar, RendersFractionAndBytes) {
   EXPECT_EQ(std::count(cells.begin(), cells.end(), '#') * 2, std::ptrdiff_t(cells.size()));
   p.bytes_done = p.bytes_total;
   EXPECT_NE(ember::cli::render_progress("m", p, 80).find("100%"), std::string::npos);
+  ember::LoadProgress small;  // below 1 GB: megabytes
+  small.bytes_total = 250'000'000;
+  small.bytes_done = 50'000'000;
+  EXPECT_NE(ember::cli::render_progress("m", small, 80).find(" 20%  50.00/250.00 MB"), std::string::npos);
   // A narrow terminal still gets the numbers.
   EXPECT_NE(ember::cli::render_progress(std::string(200, 'n'), p, 40).find("100%"), std::string::npos);
   EXPECT_LE(ember::cli::render_progress(std::string(200, 'n'), p, 40).size(), 40u);
