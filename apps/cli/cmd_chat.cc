@@ -12,6 +12,7 @@
 #include <iostream>
 #include <string>
 
+#include "answer_printer.h"
 #include "command.h"
 #include "generation_flags.h"
 
@@ -36,9 +37,12 @@ bool read_message(bool tty, std::string* out) {
   for (;;) {
     if (tty) std::fputs(out->empty() && !block ? "> " : ". ", stdout), std::fflush(stdout);
     if (!std::getline(std::cin, line)) {
-      if (g_interrupt.exchange(false) && !std::cin.eof()) {  // Ctrl-C at the prompt: new prompt
+      // Ctrl-C at the prompt: the read failed with EINTR, which the stream reports as end of
+      // input; drop what was typed and read again.
+      if (g_interrupt.exchange(false)) {
         std::cin.clear();
-        std::fputc('\n', stdout);
+        clearerr(stdin);  // std::cin reads through stdin's FILE (synced with stdio)
+        if (tty) std::fputc('\n', stdout);
         out->clear();
         block = false;
         continue;
@@ -64,6 +68,11 @@ bool read_message(bool tty, std::string* out) {
   }
 }
 
+constexpr const char* kHelp =
+    "commands: /reset (forget the conversation), /system TEXT (set the system prompt and reset; "
+    "/system alone clears it), /stats (timings of the last turn and the cache), /exit (or Ctrl-D). "
+    "End a line with \\ to continue it, or wrap a block in lines of \"\"\". Ctrl-C stops an answer.\n";
+
 struct ChatArgs {
   ember::cli::GenerationFlags g;
 };
@@ -77,13 +86,16 @@ ember::cli::Command chat_cmd("chat", [](CLI::App& app) {
     ember::ChatOptions co;
     co.enable_thinking = a->g.think;
     ember::Chat chat(model, co);
+    ember::Timings last_turn;  // what /stats shows
     if (!a->g.system.empty()) chat.set_system(a->g.system);
     const bool tty = isatty(0);
     install_sigint();
     if (tty)
-      std::fprintf(stderr, "ember chat — %s (%s). /reset /system TEXT /stats /exit; Ctrl-C stops an answer.\n",
+      std::fprintf(stderr,
+                   "ember chat — %s (%s). /help for commands; Ctrl-C stops an answer, Ctrl-D exits.\n",
                    model->info().architecture.c_str(), model->info().backend.c_str());
     auto opts = a->g.generate_options(*model);
+    if (a->g.verbose) ember::cli::print_settings(*model, opts);
     std::string msg;
     while (read_message(tty, &msg)) {
       if (msg.empty()) continue;
@@ -93,38 +105,43 @@ ember::cli::Command chat_cmd("chat", [](CLI::App& app) {
         std::fprintf(stderr, "[conversation reset]\n");
         continue;
       }
-      if (msg.rfind("/system", 0) == 0) {
-        chat.set_system(msg.size() > 8 ? msg.substr(8) : "");
-        std::fprintf(stderr, "[system prompt set; conversation reset]\n");
+      if (msg == "/system" || msg.rfind("/system ", 0) == 0 || msg.rfind("/system\n", 0) == 0) {
+        const std::string text = msg.size() > 8 ? msg.substr(8) : "";
+        chat.set_system(text);
+        std::fprintf(stderr, text.empty() ? "[system prompt cleared; conversation reset]\n"
+                                          : "[system prompt set; conversation reset]\n");
+        continue;
+      }
+      if (msg == "/help") {
+        std::fputs(kHelp, stderr);
         continue;
       }
       if (msg == "/stats") {
-        ember::cli::print_stats(chat.session().timings(), "text");
-        std::fprintf(stderr, "[%zu tokens in the cache, last turn prefilled %lld]\n", chat.session().tokens().size(),
-                     (long long)chat.last_prefill_tokens());
+        ember::cli::print_stats(last_turn, "text");
+        std::fprintf(stderr, "[%zu tokens in the cache, last turn prefilled %lld]\n",
+                     chat.session().tokens().size(), (long long)chat.last_prefill_tokens());
         continue;
       }
       if (msg[0] == '/') {
-        std::fprintf(stderr, "unknown command %s (try /reset, /system TEXT, /stats, /exit)\n", msg.c_str());
+        std::fprintf(stderr, "unknown command %s\n%s", msg.c_str(), kHelp);
         continue;
       }
       g_interrupt = false;
-      ember::cli::ThoughtFilter filter(a->g.show_thinking);
+      ember::cli::AnswerPrinter printer(a->g.show_thinking, isatty(1), stdout, a->g.ignore_eos);
       try {
-        chat.send(msg, opts, [&](std::string_view text, int32_t) {
-          filter.write(text);
-          return !g_interrupt.load();
-        });
+        chat.send(msg, opts,
+                  [&](std::string_view text, int32_t) { return printer.write(text) && !g_interrupt.load(); });
       } catch (const ember::Error& e) {
-        filter.finish();
+        printer.finish();
         std::fprintf(stderr, "\nember: error: %s\n", e.what());
         continue;
       }
-      filter.finish();
+      printer.finish();
       if (g_interrupt.exchange(false)) std::fputs(" [stopped]", stdout);
       std::fputc('\n', stdout);
       std::fflush(stdout);
-      if (a->g.stats == "json") ember::cli::print_stats(chat.session().timings(), "json");
+      last_turn = chat.session().timings();
+      if (a->g.stats == "json") ember::cli::print_stats(last_turn, "json");
       chat.session().reset_timings();
     }
     return 0;

@@ -35,7 +35,6 @@ std::vector<int32_t> parse_ids(const std::string& s) {
 struct Args {
   std::string model, ids, out, precision = "default", dump;
   int threads = 0;
-  bool no_yoco = false;
 };
 
 ember::cli::Command logits_cmd("logits", [](CLI::App& app) {

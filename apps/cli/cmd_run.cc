@@ -1,11 +1,13 @@
 // ember run MODEL -p "prompt" | -f FILE | (stdin) [--raw] [--system ...] [sampling flags]
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <iterator>
-#include <sstream>
 
+#include "answer_printer.h"
 #include "command.h"
 #include "generation_flags.h"
 
@@ -14,18 +16,21 @@ namespace {
 struct RunArgs {
   ember::cli::GenerationFlags g;
   std::string prompt, file;
+  bool has_prompt = false;  // -p given (an empty -p "" is a prompt too)
   bool raw = false;
 };
 
 std::string read_prompt(const RunArgs& a) {
-  if (!a.prompt.empty()) return a.prompt;
+  if (a.has_prompt) return a.prompt;
   if (!a.file.empty()) {
     std::ifstream in(a.file, std::ios::binary);
     if (!in) throw ember::Error(ember::ErrorCode::kNotFound, a.file + ": cannot read prompt file");
     return std::string(std::istreambuf_iterator<char>(in), {});
   }
+  if (isatty(0)) std::fputs("reading the prompt from stdin (end it with Ctrl-D)\n", stderr);
   std::string s((std::istreambuf_iterator<char>(std::cin)), {});
-  if (s.empty()) throw ember::Error(ember::ErrorCode::kInvalidArgument, "no prompt: use -p TEXT, -f FILE or stdin");
+  if (s.empty())
+    throw ember::Error(ember::ErrorCode::kInvalidArgument, "no prompt: use -p TEXT, -f FILE or stdin");
   return s;
 }
 
@@ -33,10 +38,15 @@ ember::cli::Command run_cmd("run", [](CLI::App& app) {
   auto a = std::make_shared<RunArgs>();
   auto* sub = app.add_subcommand("run", "Generate an answer to one prompt (streamed)");
   a->g.add_to(sub);
-  sub->add_option("-p,--prompt", a->prompt, "Prompt text");
-  sub->add_option("-f,--file", a->file, "Read the prompt from a file");
-  sub->add_flag("--raw", a->raw, "No chat template: tokenize the prompt as plain text with BOS");
-  return [a] {
+  auto* p = sub->add_option("-p,--prompt", a->prompt, "Prompt text");
+  auto* f = sub->add_option("-f,--file", a->file, "Read the prompt from a file (default: -p, else stdin)");
+  f->excludes(p);
+  auto* raw = sub->add_flag("--raw", a->raw, "No chat template: tokenize the prompt as plain text with BOS");
+  // The system prompt and the thinking switch live in the chat template.
+  raw->excludes(sub->get_option("--system"));
+  raw->excludes(sub->get_option("--think"));
+  return [a, p] {
+    a->has_prompt = p->count() > 0;
     const std::string prompt = read_prompt(*a);
     auto model = a->g.load_model();
     std::vector<int32_t> ids;
@@ -44,20 +54,24 @@ ember::cli::Command run_cmd("run", [](CLI::App& app) {
       ids = model->tokenize(prompt, /*add_bos=*/true, /*parse_special=*/false);
     } else {
       std::vector<ember::Message> msgs;
-      if (!a->g.system.empty()) msgs.push_back({"system", a->g.system});
-      msgs.push_back({"user", prompt});
+      auto add = [&](const char* role, const std::string& text) {
+        msgs.emplace_back();
+        msgs.back().role = role;
+        msgs.back().content = text;
+      };
+      if (!a->g.system.empty()) add("system", a->g.system);
+      add("user", prompt);
       ember::ChatOptions co;
       co.enable_thinking = a->g.think;
       ids = model->tokenize(model->render_chat(msgs, co), false, true);
     }
+    const ember::GenerateOptions opts = a->g.generate_options(*model);
+    if (a->g.verbose) ember::cli::print_settings(*model, opts);
     auto session = model->new_session();
     session->prefill(ids);
-    ember::cli::ThoughtFilter filter(a->g.show_thinking);
-    auto res = session->generate(a->g.generate_options(*model), [&](std::string_view text, int32_t) {
-      filter.write(text);
-      return true;
-    });
-    filter.finish();
+    ember::cli::AnswerPrinter printer(a->g.show_thinking, isatty(1), stdout, a->g.ignore_eos);
+    session->generate(opts, [&](std::string_view text, int32_t) { return printer.write(text); });
+    printer.finish();
     std::fputc('\n', stdout);
     std::fflush(stdout);
     ember::cli::print_stats(session->timings(), a->g.stats);

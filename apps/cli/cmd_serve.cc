@@ -4,6 +4,7 @@
 
 #include "../server/server.h"
 #include "command.h"
+#include "progress_bar.h"
 
 namespace {
 
@@ -47,7 +48,7 @@ ember::cli::Command serve_cmd("serve", [](CLI::App& app) {
     ember::ModelOptions mo;
     mo.threads = a->threads;
     mo.context_length = a->s.context_length;
-    auto model = ember::Model::load(a->model, mo);
+    auto model = ember::cli::load_with_progress(a->model, mo);
     return ember::server::serve(model, a->s);
   };
 });

@@ -1,32 +1,44 @@
 #include "generation_flags.h"
 
-#include <unistd.h>
-
 #include <CLI/CLI.hpp>
 #include <cstdio>
+
+#include "progress_bar.h"
 
 namespace ember::cli {
 
 void GenerationFlags::add_to(CLI::App* sub) {
+  // Ranges are checked here, before the model loads, so a typo fails fast and names the flag.
   sub->add_option("model", model, "Model directory or .gguf file")->required();
-  sub->add_option("-t,--threads", threads, "CPU threads (0 = one per core)");
-  sub->add_option("-c,--ctx", ctx, "Context length (tokens) of the session");
+  sub->add_option("-t,--threads", threads, "CPU threads (0 = one per core)")->check(CLI::NonNegativeNumber);
+  sub->add_option("-c,--ctx", ctx, "Context length (tokens) of the session (0 = the model's maximum)")
+      ->check(CLI::NonNegativeNumber);
   sub->add_option("--backend", backend, "cpu or cuda");
-  sub->add_option("--temperature,--temp", temperature, "Sampling temperature (0 = greedy)");
-  sub->add_option("--top-k", top_k, "Top-k (0 = off)");
-  sub->add_option("--top-p", top_p, "Top-p (1 = off)");
-  sub->add_option("--min-p", min_p, "Min-p (0 = off)");
-  sub->add_option("--repeat-penalty", repeat_penalty, "Repetition penalty (1 = off)");
-  sub->add_option("--presence-penalty", presence_penalty, "Presence penalty");
-  sub->add_option("--frequency-penalty", frequency_penalty, "Frequency penalty");
-  sub->add_option("--seed", seed, "Random seed (same seed, same output)");
+  sub->add_flag("--no-yoco", no_yoco,
+                "Compute every prompt row in the KV-shared layers (slower, same answer)");
+  sub->add_option("--temperature,--temp", temperature, "Sampling temperature (0 = greedy)")
+      ->check(CLI::NonNegativeNumber);
+  sub->add_option("--top-k", top_k, "Top-k (0 = off)")->check(CLI::NonNegativeNumber);
+  sub->add_option("--top-p", top_p, "Top-p (1 = off)")->check(CLI::Range(0.0, 1.0));
+  sub->add_option("--min-p", min_p, "Min-p (0 = off)")->check(CLI::Range(0.0, 1.0));
+  sub->add_option("--repeat-penalty", repeat_penalty, "Repetition penalty (1 = off)")
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--presence-penalty", presence_penalty, "Presence penalty (0 = off)")
+      ->check(CLI::Range(-2.0, 2.0));
+  sub->add_option("--frequency-penalty", frequency_penalty, "Frequency penalty (0 = off)")
+      ->check(CLI::Range(-2.0, 2.0));
+  sub->add_option("--seed", seed, "Random seed (same seed, same output; default: random)");
   sub->add_option("-n,--max-tokens", max_tokens, "Maximum tokens to generate")->check(CLI::NonNegativeNumber);
-  sub->add_option("--stop", stop, "Stop string (repeatable)");
+  // One string per --stop (repeat the flag for more), so a stop string never swallows MODEL.
+  sub->add_option("--stop", stop, "Stop string, not included in the output (repeatable)")
+      ->allow_extra_args(false);
+  sub->add_flag("--ignore-eos", ignore_eos, "Generate past the model's stop tokens (benchmarks, tests)");
   sub->add_option("--system", system, "System prompt");
   sub->add_flag("--think", think, "Enable Gemma 4 thinking mode");
   sub->add_flag("--show-thinking", show_thinking, "Show the thought channel (dimmed)");
   sub->add_option("--stats", stats, "Statistics after generation: text, json or none")
       ->check(CLI::IsMember({"text", "json", "none"}));
+  sub->add_flag("-v,--verbose", verbose, "Print the model, the sampling settings and the stop ids to stderr");
 }
 
 std::shared_ptr<Model> GenerationFlags::load_model() const {
@@ -34,11 +46,8 @@ std::shared_ptr<Model> GenerationFlags::load_model() const {
   mo.threads = threads;
   mo.context_length = ctx;
   mo.backend = backend;
-  const bool tty = isatty(2);
-  if (tty) std::fprintf(stderr, "loading %s ...", model.c_str());
-  auto m = Model::load(model, mo);
-  if (tty) std::fprintf(stderr, "\r\033[K");
-  return m;
+  mo.yoco = !no_yoco;
+  return load_with_progress(model, mo);
 }
 
 GenerateOptions GenerationFlags::generate_options(const Model& model) const {
@@ -55,58 +64,24 @@ GenerateOptions GenerationFlags::generate_options(const Model& model) const {
   if (seed) s.seed = *seed;
   g.max_tokens = max_tokens;
   g.stop = stop;
+  g.stop_on_eos = !ignore_eos;
   return g;
 }
 
-namespace {
-constexpr std::string_view kOpen = "<|channel>", kClose = "<channel|>";
-}
-
-ThoughtFilter::ThoughtFilter(bool show_thinking) : show_(show_thinking), tty_(isatty(1)) {}
-
-void ThoughtFilter::out(std::string_view s, bool thought) {
-  if (s.empty()) return;
-  if (thought) {
-    if (!show_) return;
-    if (tty_) std::fputs("\033[2m", stdout);
-    std::fwrite(s.data(), 1, s.size(), stdout);
-    if (tty_) std::fputs("\033[0m", stdout);
-  } else {
-    std::fwrite(s.data(), 1, s.size(), stdout);
-  }
-  std::fflush(stdout);
-}
-
-void ThoughtFilter::write(std::string_view text) {
-  pending_ += text;
-  for (;;) {
-    std::string_view marker = in_thought_ ? kClose : kOpen;
-    size_t p = pending_.find(marker);
-    if (p != std::string::npos) {
-      out(std::string_view(pending_).substr(0, p), in_thought_);
-      pending_.erase(0, p + marker.size());
-      in_thought_ = !in_thought_;
-      continue;
-    }
-    // Keep a tail that could be the start of the marker.
-    size_t keep = 0;
-    for (size_t k = std::min(marker.size() - 1, pending_.size()); k > 0; --k)
-      if (pending_.compare(pending_.size() - k, k, marker.substr(0, k)) == 0) {
-        keep = k;
-        break;
-      }
-    out(std::string_view(pending_).substr(0, pending_.size() - keep), in_thought_);
-    pending_.erase(0, pending_.size() - keep);
-    return;
-  }
-}
-
-void ThoughtFilter::finish() {
-  out(pending_, in_thought_);
-  pending_.clear();
-  if (in_thought_ && show_ && tty_) std::fputs("\033[0m", stdout);
-  in_thought_ = false;
-  std::fflush(stdout);
+void print_settings(const Model& model, const GenerateOptions& g) {
+  const ModelInfo& m = model.info();
+  const SamplingOptions& s = g.sampling;
+  std::string ids;
+  for (int32_t id : m.stop_ids) ids += (ids.empty() ? "" : ",") + std::to_string(id);
+  std::fprintf(
+      stderr,
+      "[model %s: %s, %lld layers, vocab %lld, context %lld, backend %s]\n"
+      "[sampling: temperature %g, top_k %d, top_p %g, min_p %g, repeat_penalty %g, presence_penalty %g, "
+      "frequency_penalty %g, seed %lld, max_tokens %lld, stop ids %s, stop strings %zu]\n",
+      m.path.c_str(), m.architecture.c_str(), (long long)m.n_layers, (long long)m.vocab_size,
+      (long long)m.max_context, m.backend.c_str(), double(s.temperature), s.top_k, double(s.top_p),
+      double(s.min_p), double(s.repeat_penalty), double(s.presence_penalty), double(s.frequency_penalty),
+      (long long)s.seed, (long long)g.max_tokens, ids.c_str(), g.stop.size());
 }
 
 void print_stats(const Timings& t, const std::string& mode) {

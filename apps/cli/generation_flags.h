@@ -9,7 +9,9 @@
 
 #include "ember/ember.hpp"
 
-namespace CLI { class App; }
+namespace CLI {
+class App;
+}
 
 namespace ember::cli {
 
@@ -18,6 +20,7 @@ struct GenerationFlags {
   int threads = 0;
   int64_t ctx = 8192;
   std::string backend = "cpu";
+  bool no_yoco = false;
   std::optional<float> temperature, top_p, min_p, repeat_penalty, presence_penalty, frequency_penalty;
   std::optional<int> top_k;
   std::optional<int64_t> seed;
@@ -25,31 +28,20 @@ struct GenerationFlags {
   std::vector<std::string> stop;
   std::string system;
   bool think = false, show_thinking = false;
+  bool ignore_eos = false;
   std::string stats = "text";  // text | json | none
+  bool verbose = false;
 
   // Registers the flags on a subcommand.
   void add_to(CLI::App* sub);
-  // Loads the model (a progress line on a TTY).
+  // Loads the model (a progress bar on stderr when it is a terminal).
   std::shared_ptr<Model> load_model() const;
   // Sampling defaults from the model, overridden by the flags.
   GenerateOptions generate_options(const Model& model) const;
 };
 
-// Streams generated text to stdout, hiding (or dimming) Gemma 4's thought channel
-// (<|channel>thought ... <channel|>).
-class ThoughtFilter {
- public:
-  explicit ThoughtFilter(bool show_thinking);
-  void write(std::string_view text);
-  void finish();
-
- private:
-  void out(std::string_view s, bool thought);
-  bool show_, tty_;
-  bool in_thought_ = false;
-  std::string pending_;  // a possible partial marker
-};
-
+// The loaded model and the effective generation settings (for --verbose), on stderr.
+void print_settings(const Model& model, const GenerateOptions& g);
 void print_stats(const Timings& t, const std::string& mode);
 
 }  // namespace ember::cli

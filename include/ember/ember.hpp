@@ -38,14 +38,24 @@
 
 namespace ember {
 
+// Loading progress: checkpoint tensors validated and bound so far. bytes_done never decreases
+// and the last call has bytes_done == bytes_total (and tensors_done == tensors_total).
+struct LoadProgress {
+  uint64_t bytes_done = 0, bytes_total = 0;
+  int64_t tensors_done = 0, tensors_total = 0;
+  std::string_view tensor;  // the tensor just handled ("" on the first and last call)
+  double fraction() const { return bytes_total ? double(bytes_done) / double(bytes_total) : 1.0; }
+};
+
 struct ModelOptions {
   std::string backend = "cpu";     // "cpu" (or "cuda" when built with EMBER_CUDA)
   int threads = 0;                 // 0: one per core
   int64_t context_length = 8192;   // per-session KV capacity; 0 = the model's maximum
   int64_t prefill_chunk = 512;     // tokens per prefill step
   bool f32_reference = false;      // transformers-float32 numerics (exact scale constants)
-  // Called with 0..1 while loading (may be called from the loading thread only).
-  std::function<void(double)> on_progress;
+  bool yoco = true;  // YOCO fast prefill: KV-shared layers compute only the last prompt row
+  // Called on the loading thread as the checkpoint's tensors are validated and bound.
+  std::function<void(const LoadProgress&)> on_progress;
 };
 
 struct SamplingOptions {

@@ -67,6 +67,7 @@ class SessionImpl final : public Session {
     auto t0 = Clock::now();
     ForwardOptions fo;
     fo.logits = LogitsMode::kLast;
+    fo.yoco = model_->options().yoco;
     model_->lm().forward(tokens.data(), int64_t(tokens.size()), *state_, fo, &logits_);
     tokens_.insert(tokens_.end(), tokens.begin(), tokens.end());
     timings_.prompt_tokens += int64_t(tokens.size());

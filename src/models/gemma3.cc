@@ -42,7 +42,7 @@ struct Gemma3Layer {
 
 class Gemma3 final : public LanguageModel {
  public:
-  Gemma3(std::unique_ptr<GgufFile> file, std::unique_ptr<Backend> backend);
+  Gemma3(std::unique_ptr<GgufFile> file, std::unique_ptr<Backend> backend, const LoadProgressFn& progress);
   Gemma3(const std::string& dir, std::unique_ptr<Backend> backend);
 
   const ModelSummary& summary() const override { return summary_; }
@@ -95,10 +95,13 @@ Gemma3Hparams read_hparams(const GgufFile& f) {
   return h;
 }
 
-Gemma3::Gemma3(std::unique_ptr<GgufFile> file, std::unique_ptr<Backend> backend)
+Gemma3::Gemma3(std::unique_ptr<GgufFile> file, std::unique_ptr<Backend> backend, const LoadProgressFn& progress)
     : f_(std::move(file)), backend_(std::move(backend)) {
   hp_ = read_hparams(*f_);
   std::vector<std::string> problems;
+  uint64_t total = 0;
+  for (const auto& t : f_->tensors()) total += t.nbytes;
+  LoadProgressReporter reporter(progress, total, int64_t(f_->tensors().size()));
   auto matrix = [&](const std::string& name, int64_t rows, int64_t cols) -> Matrix {
     const GgufTensor* t = f_->find_tensor(name);
     if (!t) {
@@ -106,6 +109,7 @@ Gemma3::Gemma3(std::unique_ptr<GgufFile> file, std::unique_ptr<Backend> backend)
       return {};
     }
     Matrix m = f_->matrix(*t);
+    reporter.tensor_done(name, t->nbytes);
     if (m.rows != rows || m.cols != cols)
       problems.push_back(name + ": shape " + t->shape_str() + ", expected [" + std::to_string(cols) + ", " +
                          std::to_string(rows) + "]");
@@ -122,6 +126,7 @@ Gemma3::Gemma3(std::unique_ptr<GgufFile> file, std::unique_ptr<Backend> backend)
       return nullptr;
     }
     Matrix m = f_->matrix(*t);
+    reporter.tensor_done(name, t->nbytes);
     std::vector<float> v(static_cast<size_t>(n));
     dequantize_row(m, 0, v.data());
     return upload_vector(*backend_, v, &vec_bufs_);
@@ -156,6 +161,7 @@ Gemma3::Gemma3(std::unique_ptr<GgufFile> file, std::unique_ptr<Backend> backend)
     for (const auto& p : problems) os << "\n  " << p;
     fail(ErrorCode::kInvalidCheckpoint, os.str());
   }
+  reporter.finish();
   summary_.architecture = "gemma3";
   summary_.vocab_size = hp_.vocab;
   summary_.n_layers = hp_.layers;
@@ -442,7 +448,7 @@ std::unique_ptr<LanguageModel> make_gemma3_hf(const std::string& dir, const Mode
 std::unique_ptr<LanguageModel> make_gemma3_gguf(std::unique_ptr<GgufFile> file, const ModelLoadOptions& opts) {
   auto backend = make_backend(opts.backend, opts.threads);
   if (opts.f32_reference) backend->set_matmul_mode(MatmulMode::kExact);
-  return std::make_unique<Gemma3>(std::move(file), std::move(backend));
+  return std::make_unique<Gemma3>(std::move(file), std::move(backend), opts.progress);
 }
 
 }  // namespace ember

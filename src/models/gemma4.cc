@@ -41,7 +41,7 @@ class Gemma4 final : public LanguageModel {
   void init(const ModelLoadOptions& opts);
   void run_chunk(const int32_t* ids, int64_t T, SequenceState& st, const ForwardOptions& opts, bool want_logits,
                  std::vector<float>* logits) const;
-  void per_layer_inputs(const int32_t* ids, int64_t T, const float* h0, Scratch& s) const;
+  void per_layer_inputs(const int32_t* ids, int64_t T, const float* h0, Scratch& s, const ActivationHook* hook) const;
   void moe_block(const Gemma4Layer& L, const LayerDev& D, const float* r, int64_t T, Scratch& s, float* out) const;
 
   Gemma4Model w_;
@@ -150,17 +150,21 @@ void Gemma4::forward(const int32_t* ids, int64_t T, SequenceState& st, const For
 }
 
 // ple[T, L, P] = (RMSNorm_P(proj(h0) * H^-0.5) + embed_pl[ids] * sqrt(P)) * 2^-0.5   (§4.3)
-void Gemma4::per_layer_inputs(const int32_t* ids, int64_t T, const float* h0, Scratch& s) const {
+// Dumps "ple_tokens" (the table rows, scaled) and "ple", both [T, L*P].
+void Gemma4::per_layer_inputs(const int32_t* ids, int64_t T, const float* h0, Scratch& s,
+                              const ActivationHook* hook) const {
   Backend& b = *backend_;
   const auto& tc = w_.cfg.text;
   const int64_t LP = tc.num_hidden_layers * tc.hidden_size_per_layer_input;
   float* ple = s.get(kPle, size_t(T * LP));
   float* tok = s.get(kPleTok, size_t(T * LP));
   b.embedding_rows(w_.embed_tokens_per_layer, ids, T, tok, ple_tok_scale_);
+  dump_activation(b, hook, "ple_tokens", tok, T, LP);
   b.matmul(w_.per_layer_model_projection, h0, T, ple);
   b.scale(ple, ple_proj_scale_, T * LP);
   b.rmsnorm(ple, ple_norm_, T * tc.num_hidden_layers, tc.hidden_size_per_layer_input, eps_, ple);
   b.add_scaled(ple, tok, ple_mix_scale_, T * LP);
+  dump_activation(b, hook, "ple", ple, T, LP);
 }
 
 void Gemma4::run_chunk(const int32_t* ids, int64_t T, SequenceState& st, const ForwardOptions& opts, bool want_logits,
@@ -179,7 +183,7 @@ void Gemma4::run_chunk(const int32_t* ids, int64_t T, SequenceState& st, const F
   float* tmp = s.get(kTmp, size_t(T * H));
   b.embedding_rows(w_.embed_tokens, ids, T, h, embed_scale_);
   dump_activation(b, opts.hook, "embed", h, T, H);
-  if (cfg.has_ple()) per_layer_inputs(ids, T, h, s);
+  if (cfg.has_ple()) per_layer_inputs(ids, T, h, s, opts.hook);
   float* ple = cfg.has_ple() ? s.get(kPle, 0) : nullptr;
   float* pg = cfg.has_ple() ? s.get(kPleGate, size_t(T * P)) : nullptr;
 
@@ -347,7 +351,9 @@ std::unique_ptr<LanguageModel> make_gemma4_from_weights(Gemma4Model weights, con
 }
 
 std::unique_ptr<LanguageModel> make_gemma4(const std::string& dir, const ModelLoadOptions& opts) {
-  return make_gemma4_from_weights(load_gemma4(dir, LoadOptions{}), opts);
+  LoadOptions lo;
+  lo.progress = opts.progress;
+  return make_gemma4_from_weights(load_gemma4(dir, lo), opts);
 }
 
 }  // namespace ember

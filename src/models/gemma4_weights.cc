@@ -221,6 +221,8 @@ Gemma4Model load_gemma4(const std::string& dir, const LoadOptions& opts) {
   m.cfg = load_gemma4_config(dir);
   m.files = std::make_shared<SafetensorsCollection>(SafetensorsCollection::open_dir(dir));
   WeightBinder binder(*m.files, m.cfg.quant, detect_layout(*m.files));
+  LoadProgressReporter progress(opts.progress, m.files->total_bytes(), int64_t(m.files->all().size()));
+  binder.set_progress(&progress);
   bool mlx_experts = false;
   for (int64_t i = 0; i < m.cfg.text.num_hidden_layers && !mlx_experts; ++i)
     mlx_experts = binder.has_local("layers." + std::to_string(i) + ".experts.switch_glu.gate_proj.weight");
@@ -233,6 +235,7 @@ Gemma4Model load_gemma4(const std::string& dir, const LoadOptions& opts) {
   for (const auto& n : m.cfg.notes) m.report.notes.push_back("config: " + n);
 
   assemble_gemma4(bound, form, &m);
+  progress.finish();
   return m;
 }
 

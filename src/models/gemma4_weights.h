@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/load_progress.h"
 #include "core/weights.h"
 #include "io/safetensors.h"
 #include "models/gemma4_config.h"
@@ -55,6 +56,7 @@ struct Gemma4Layer {
 
 struct LoadOptions {
   bool skip_towers = true;  // text-only load: vision/audio tensors are set aside with a note
+  LoadProgressFn progress;  // per tensor bound (may be empty)
 };
 
 struct Gemma4Model {

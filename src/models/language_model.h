@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "backend/backend.h"
+#include "core/load_progress.h"
 #include "runtime/kv_cache.h"
 
 namespace ember {
@@ -73,7 +74,7 @@ struct ModelLoadOptions {
   std::string backend = "cpu";
   int threads = 0;
   bool f32_reference = false;  // transformers-float32 numerics (exact constants)
-  std::function<void(double fraction)> progress;
+  LoadProgressFn progress;  // ModelOptions::on_progress (see core/load_progress.h)
 };
 
 // Opens a checkpoint directory or a .gguf file and builds the architecture it declares.

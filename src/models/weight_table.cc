@@ -133,6 +133,7 @@ void WeightBinder::claim(const std::string& local, const std::string& status, co
   r.key = l->raw, r.file = l->t->file, r.sub = SubModel::kText, r.status = status, r.role = role;
   r.dtype = l->t->dtype, r.shape = l->t->shape, r.nbytes = l->t->nbytes;
   claimed_[l->raw] = std::move(r);
+  if (progress_) progress_->tensor_done(l->raw, l->t->nbytes);
 }
 
 Problem WeightBinder::problem(const Local* at, const std::string& what) const {
@@ -424,6 +425,7 @@ LoadReport WeightBinder::finish(const std::string& what, bool skip_towers) {
     r.role = std::string(sub_model_name(sub)) + " tower (not loaded: text only)";
     r.dtype = t->dtype, r.shape = t->shape, r.nbytes = t->nbytes;
     claimed_[raw] = r;
+    if (progress_) progress_->tensor_done(raw, t->nbytes);
     skipped[sub].first++, skipped[sub].second += t->nbytes;
   }
   for (const auto& [sub, cnt] : skipped)

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "core/load_progress.h"
 #include "core/weights.h"
 #include "io/quant_config.h"
 #include "io/safetensors.h"
@@ -108,6 +109,8 @@ class WeightBinder {
   // Binds every slot of `table`; problems are collected, not thrown.
   std::map<std::string, BoundWeight> bind(const std::vector<WeightSlot>& table);
   void add_problem(Problem p) { problems_.push_back(std::move(p)); }
+  // Every tensor claimed from now on (used, ignored, set aside) is reported to `p`.
+  void set_progress(LoadProgressReporter* p) { progress_ = p; }
   // Text tensors whose local key contains `fragment` are accepted and ignored (e.g. saved RoPE
   // buffers), instead of being reported as unclaimed.
   void ignore_containing(const std::string& fragment, const std::string& reason) {
@@ -147,6 +150,7 @@ class WeightBinder {
   std::vector<Problem> problems_;
   std::map<std::string, std::vector<std::string>> storage_;
   std::vector<std::pair<std::string, std::string>> ignore_fragments_;
+  LoadProgressReporter* progress_ = nullptr;
 };
 
 // Rows [r0, r0 + n) of a bound matrix, as a Matrix pointing into the same storage (dense or

@@ -48,7 +48,7 @@ grep -qi "prompt" "$W/e1"
 if "$E" run /nonexistent -p hi 2>"$W/e2"; then echo "missing model accepted"; exit 1; fi
 grep -q "no such file or directory" "$W/e2"
 if "$E" run "$W/model" -p hi --top-p 3 2>"$W/e3"; then echo "bad top-p accepted"; exit 1; fi
-grep -q "top_p" "$W/e3"
+grep -q -- "--top-p" "$W/e3"  # names the flag (checked before the model loads)
 if "$E" run "$W/model" -p hi --stats xml 2>"$W/e4"; then echo "bad --stats accepted"; exit 1; fi
 if "$E" run 2>"$W/e5"; then echo "missing model arg accepted"; exit 1; fi
 echo OK
