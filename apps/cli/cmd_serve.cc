@@ -1,5 +1,6 @@
 // ember serve MODEL [--host H] [--port P] [--api-key K] [limits]: the OpenAI-compatible server.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdlib>
 
 #include "../server/server.h"
@@ -40,6 +41,11 @@ ember::cli::Command serve_cmd("serve", [](CLI::App& app) {
   sub->add_option("-t,--threads", a->threads, "CPU threads (0 = one per core)");
   sub->add_option("-c,--ctx", s.context_length, "Context length (tokens) of each sequence")
       ->check(CLI::PositiveNumber);
+  sub->add_option("--step-tokens", s.engine.step_tokens,
+                  "Token rows per batched step (decode tokens + prefill chunks)")
+      ->check(CLI::Range(1, 1 << 16));
+  sub->add_flag("--no-batch{false}", s.engine.batch,
+                "One forward per sequence per step, prompts prefilled whole (for comparisons)");
   sub->add_option("--debug-step-delay-ms", s.engine.step_delay_ms, "Testing aid: sleep per scheduler step")
       ->group("");
   return [a] {
@@ -48,6 +54,9 @@ ember::cli::Command serve_cmd("serve", [](CLI::App& app) {
     ember::ModelOptions mo;
     mo.threads = a->threads;
     mo.context_length = a->s.context_length;
+    // Prefill chunks are at most --step-tokens; a larger model chunk also makes the sliding-window
+    // rings hold more history, so prefix-cache rewinds stay exact further back.
+    mo.prefill_chunk = std::max<int64_t>(mo.prefill_chunk, a->s.engine.step_tokens);
     auto model = ember::cli::load_with_progress(a->model, mo);
     return ember::server::serve(model, a->s);
   };

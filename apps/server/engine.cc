@@ -15,7 +15,7 @@ bool Job::take(std::string* text, std::chrono::milliseconds wait) {
 }
 
 Engine::Engine(std::shared_ptr<Model> model, EngineOptions options, Metrics& metrics)
-    : model_(std::move(model)), opt_(options), metrics_(metrics) {
+    : model_(std::move(model)), opt_(options), metrics_(metrics), batcher_(model_) {
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -116,9 +116,13 @@ void Engine::start(std::shared_ptr<Job> job) {
   Active a;
   a.job = job;
   try {
-    // Prefill runs here, between decode steps of the others (chunked prefill is future work).
-    a.session = session_for(job->prompt, &job->cached_tokens);
-    a.gen = a.session->begin_generate(job->options);
+    a.session = session_for(job->prompt, &a.fed);
+    job->cached_tokens = int64_t(a.fed);
+    if (!opt_.batch) {  // pre-batching behaviour: the whole prompt now, between decode steps
+      a.session->prefill(std::span<const int32_t>(job->prompt).subspan(a.fed));
+      a.fed = job->prompt.size();
+      a.gen = a.session->begin_generate(job->options);
+    }
   } catch (const std::exception& e) {
     std::lock_guard<std::mutex> lock(job->mu);
     job->finished = true;
@@ -132,9 +136,10 @@ void Engine::start(std::shared_ptr<Job> job) {
   active_.push_back(std::move(a));
 }
 
-// A session holding `prompt`: a fork of the pooled session with the longest common prefix (only
-// the new suffix is computed), or a fresh one.
-std::unique_ptr<Session> Engine::session_for(const std::vector<int32_t>& prompt, int64_t* reused) {
+// A session holding a prefix of `prompt` (*kept tokens): a fork of the pooled session with the
+// longest common prefix, rewound to it, or a fresh one. At least the last prompt token is left
+// to compute, so its logits are fresh.
+std::unique_ptr<Session> Engine::session_for(const std::vector<int32_t>& prompt, size_t* kept) {
   size_t best = 0, best_i = 0;
   for (size_t i = 0; i < pool_.size(); ++i) {
     const auto& t = pool_[i]->tokens();
@@ -150,58 +155,133 @@ std::unique_ptr<Session> Engine::session_for(const std::vector<int32_t>& prompt,
     s = model_->new_session();
   }
   s->reset_timings();
-  const int64_t computed = s->prefill_reuse(prompt);
-  *reused = int64_t(prompt.size()) - computed;
+  if (best == prompt.size() && best > 0) --best;
+  if (!s->truncate(best)) best = 0;  // a sliding ring could not rewind: the session is now empty
+  *kept = best;
   return s;
 }
 
-void Engine::step_active() {
-  metrics_.last_batch_size = int64_t(active_.size());
-  if (active_.empty()) return;
-  metrics_.steps++;
+// Drops cancelled sequences and ends timed-out ones.
+void Engine::expire() {
   const auto now = Clock::now();
   for (auto& a : active_) {
     Job& job = *a.job;
     if (job.cancelled) {
       finish(a, true);
-      continue;
-    }
-    if (now >= job.deadline) {
+    } else if (now >= job.deadline) {
       job.timed_out = true;
-      a.gen->cancel();
+      if (a.gen) a.gen->cancel();
       finish(a, false);
-      continue;
     }
-    bool more = true;
-    try {
-      more = a.gen->step([&](std::string_view text, int32_t) {
-        std::lock_guard<std::mutex> lock(job.mu);
-        job.pending.append(text);
-        job.cv.notify_all();
-        return true;
-      });
-    } catch (const std::exception& e) {
-      std::lock_guard<std::mutex> lock(job.mu);
-      job.error = e.what();
-      more = false;
+  }
+  std::erase_if(active_, [](const Active& a) { return !a.job; });
+}
+
+void Engine::step_active() {
+  expire();
+  metrics_.active_sequences = int64_t(active_.size());
+  if (active_.empty()) return;
+  metrics_.steps++;
+  std::vector<BatchItem> items;
+  std::vector<size_t> owner;
+  for (size_t i = 0; i < active_.size(); ++i) {
+    Active& a = active_[i];
+    if (!a.gen) continue;
+    Job* job = a.job.get();
+    BatchItem it;
+    it.generation = a.gen.get();
+    it.on_token = [job](std::string_view text, int32_t) {
+      std::lock_guard<std::mutex> lock(job->mu);
+      job->pending.append(text);
+      job->cv.notify_all();
+      return true;
+    };
+    items.push_back(std::move(it));
+    owner.push_back(i);
+  }
+  if (!opt_.batch) {  // one forward per sequence
+    for (size_t k = 0; k < items.size(); ++k) {
+      std::vector<BatchItem> one{std::move(items[k])};
+      run_items(one, {owner[k]});
     }
-    const auto t = Clock::now();
-    if (a.steps++ == 0)
-      metrics_.ttft.observe(std::chrono::duration<double>(t - job.arrival).count());
-    else
-      metrics_.token_latency.observe(std::chrono::duration<double>(t - a.last_token).count());
-    a.last_token = t;
-    if (!more) finish(a, false);
+  } else {
+    // Prefill chunks fill the rest of the step's rows, oldest request first.
+    int64_t budget = std::max<int64_t>(opt_.step_tokens - int64_t(items.size()), kMinPrefillRows);
+    for (size_t i = 0; i < active_.size() && budget > 0; ++i) {
+      Active& a = active_[i];
+      if (a.gen) continue;
+      const auto& p = a.job->prompt;
+      const size_t n =
+          size_t(std::min<int64_t>({budget, int64_t(opt_.step_tokens), int64_t(p.size() - a.fed)}));
+      BatchItem it;
+      it.session = a.session.get();
+      it.tokens = std::span<const int32_t>(p).subspan(a.fed, n);
+      it.last_chunk = a.fed + n == p.size();
+      items.push_back(std::move(it));
+      owner.push_back(i);
+      budget -= int64_t(n);
+    }
+    run_items(items, owner);
   }
   std::erase_if(active_, [](const Active& a) { return !a.job; });
   metrics_.active_sequences = int64_t(active_.size());
+}
+
+void Engine::run_items(std::vector<BatchItem>& items, const std::vector<size_t>& owner) {
+  if (items.empty()) return;
+  metrics_.last_batch_size = int64_t(items.size());
+  try {
+    batcher_.step(items);
+  } catch (const std::exception& e) {  // not expected: the items were valid; fail them all
+    for (size_t i : owner) fail(active_[i], e.what(), 500);
+    return;
+  }
+  for (size_t k = 0; k < items.size(); ++k) {
+    Active& a = active_[owner[k]];
+    if (!a.job) continue;
+    if (items[k].generation)
+      after_decode(a, items[k]);
+    else
+      after_prefill(a, items[k]);
+  }
+}
+
+void Engine::after_decode(Active& a, const BatchItem& it) {
+  const auto t = Clock::now();
+  if (a.steps++ == 0)
+    metrics_.ttft.observe(std::chrono::duration<double>(t - a.job->arrival).count());
+  else
+    metrics_.token_latency.observe(std::chrono::duration<double>(t - a.last_token).count());
+  a.last_token = t;
+  if (!it.more) finish(a, false);
+}
+
+void Engine::after_prefill(Active& a, const BatchItem& it) {
+  if (!it.error.empty()) return fail(a, it.error, 400);
+  a.fed += it.tokens.size();
+  if (!it.last_chunk) return;
+  try {
+    a.gen = a.session->begin_generate(a.job->options);
+  } catch (const std::exception& e) {
+    fail(a, e.what(), 400);
+  }
+}
+
+void Engine::fail(Active& a, const std::string& message, int status) {
+  {
+    std::lock_guard<std::mutex> lock(a.job->mu);
+    a.job->error = message;
+    a.job->error_status = status;
+  }
+  finish(a, false);
 }
 
 // Ends a sequence: publishes the result, returns the session to the prefix pool.
 void Engine::finish(Active& a, bool cancelled) {
   auto job = std::move(a.job);
   if (!job) return;
-  const auto& res = a.gen->result();
+  const bool generated = a.gen != nullptr;  // else it ended while prefilling: nothing to pool
+  const GenerateResult res = generated ? a.gen->result() : GenerateResult{{}, {}, StopReason::kCallback};
   metrics_.generation_tokens += res.tokens.size();
   metrics_.request_latency.observe(std::chrono::duration<double>(Clock::now() - job->arrival).count());
   if (cancelled) metrics_.requests_cancelled++;
@@ -212,7 +292,7 @@ void Engine::finish(Active& a, bool cancelled) {
     job->cv.notify_all();
   }
   a.gen.reset();
-  if (!cancelled && job->error.empty()) pool_put(std::move(a.session));
+  if (!cancelled && job->error.empty() && generated) pool_put(std::move(a.session));
   a.session.reset();
 }
 

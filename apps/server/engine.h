@@ -1,12 +1,12 @@
 // The scheduler: one thread owns every active sequence (one ember::Session each) and advances
-// them a token at a time. Requests join the running set and leave it between steps (continuous
-// batching semantics). Today a step calls Generation::step per session, because the model has no
-// multi-sequence forward yet; step_active() is the one place a batched forward (sample all,
-// one forward over all new tokens with per-sequence KV caches) replaces that loop.
+// them together (continuous batching). Each step is ONE batched forward (ember::Batcher): the
+// next token of every generating sequence plus prefill chunks of newly admitted prompts, within
+// a budget of step_tokens rows, so a long prompt is prefilled a chunk per step while the others
+// keep decoding. Requests join and leave the running set between steps.
 //
 // Prefix cache: finished sessions are kept in a small pool keyed by their token sequence; a new
-// request forks the one sharing the longest prefix and prefill_reuse computes only the suffix
-// (the library rewinds the cache exactly or recomputes when a sliding ring cannot rewind).
+// request forks the one sharing the longest prefix, rewinds it to the common prefix (exact, or
+// from scratch when a sliding ring cannot rewind) and prefills only the rest.
 #pragma once
 
 #include <atomic>
@@ -56,7 +56,17 @@ struct EngineOptions {
   int max_queue = 64;     // requests waiting for a slot (beyond: rejected)
   int prefix_pool = 8;    // finished sessions kept for prefix reuse
   int step_delay_ms = 0;  // testing aid: sleep per scheduler step (to make queues observable)
+  // Rows of one batched step: a decode token per generating sequence, the rest (at least
+  // kMinPrefillRows) prefill chunks. Also the largest prefill chunk (ModelOptions::prefill_chunk
+  // must be at least this; a prefill item beyond it fails).
+  int step_tokens = 256;
+  // false: the pre-batching scheduler, for comparisons — one forward per sequence per step and a
+  // new prompt prefilled whole when it is admitted.
+  bool batch = true;
 };
+
+// Prefill rows a step gets even when the decode tokens use up step_tokens (no starvation).
+constexpr int kMinPrefillRows = 16;
 
 class Engine {
  public:
@@ -73,15 +83,22 @@ class Engine {
   struct Active {
     std::shared_ptr<Job> job;
     std::unique_ptr<Session> session;
-    std::unique_ptr<Generation> gen;  // after session: destroyed first
+    std::unique_ptr<Generation> gen;  // after session: destroyed first; null while prefilling
+    size_t fed = 0;                   // prompt tokens in the session so far
     Clock::time_point last_token;
     int64_t steps = 0;
   };
   void loop();
   void admit();
   void start(std::shared_ptr<Job> job);
-  std::unique_ptr<Session> session_for(const std::vector<int32_t>& prompt, int64_t* reused);
+  std::unique_ptr<Session> session_for(const std::vector<int32_t>& prompt, size_t* kept);
   void step_active();
+  void expire();
+  // Runs items (of active_[owner[i]]) as one batched forward and records the results.
+  void run_items(std::vector<BatchItem>& items, const std::vector<size_t>& owner);
+  void after_decode(Active& a, const BatchItem& it);
+  void after_prefill(Active& a, const BatchItem& it);
+  void fail(Active& a, const std::string& message, int status);
   void finish(Active& a, bool cancelled);
   void pool_put(std::unique_ptr<Session> s);
 
@@ -95,6 +112,7 @@ class Engine {
   // Owned by the scheduler thread only.
   std::vector<Active> active_;
   std::vector<std::unique_ptr<Session>> pool_;  // most recently used last
+  Batcher batcher_;
   std::thread thread_;
 };
 

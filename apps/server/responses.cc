@@ -20,7 +20,41 @@ json tool_call_json(const ToolCall& c, int index, bool stream) {
   if (stream) j["index"] = index;
   return j;
 }
+void add(std::vector<OutputEvent>& out, OutputEvent::Kind kind, std::string text) {
+  if (text.empty()) return;
+  if (!out.empty() && out.back().kind == kind && kind != OutputEvent::Kind::kToolCall) {
+    out.back().text += text;
+    return;
+  }
+  out.push_back({kind, std::move(text), {}});
+}
+
 }  // namespace
+
+std::vector<OutputEvent> OutputParser::feed(std::string_view text) { return convert(parser_.feed(text)); }
+
+std::vector<OutputEvent> OutputParser::finish() { return convert(parser_.finish()); }
+
+std::vector<OutputEvent> OutputParser::convert(std::vector<Gemma4Event> evs) {
+  using K = OutputEvent::Kind;
+  std::vector<OutputEvent> out;
+  for (auto& e : evs) {
+    if (e.kind == Gemma4Event::Kind::kText) {
+      // Raw text of an open tool call is not shown: the call comes whole when it closes.
+      if (e.channel != Gemma4Channel::kToolCall)
+        add(out, e.channel == Gemma4Channel::kThought ? K::kReasoning : K::kContent, std::move(e.text));
+    } else if (e.kind == Gemma4Event::Kind::kToolCall) {
+      if (e.tool_call) {
+        ToolCall c{e.tool_call->name, e.tool_call->arguments.dump(
+                                          -1, ' ', false, nlohmann::ordered_json::error_handler_t::replace)};
+        out.push_back({K::kToolCall, {}, std::move(c)});
+      } else {
+        add(out, K::kContent, "<|tool_call>" + e.text + (e.closed ? "<tool_call|>" : ""));
+      }
+    }
+  }
+  return out;
+}
 
 std::string sse(const json& j) {
   return "data: " + j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n";

@@ -6,9 +6,37 @@
 #include <string>
 
 #include "engine.h"
-#include "output_parser.h"
+#include "text/gemma4_output.h"
 
 namespace ember::server {
+
+// The server's view of Gemma 4 output, parsed by src/text/gemma4_output (Gemma4StreamParser):
+// answer text, reasoning text and tool calls with their arguments as JSON text (OpenAI sends
+// arguments as a string). A tool call that does not parse comes back as answer text, as the
+// model wrote it (markers included); text after the end of the turn is dropped.
+struct ToolCall {
+  std::string name;
+  std::string arguments;  // JSON object text
+};
+
+struct OutputEvent {
+  enum class Kind { kContent, kReasoning, kToolCall } kind;
+  std::string text;  // content / reasoning text
+  ToolCall call;     // kToolCall
+};
+
+class OutputParser {
+ public:
+  // Feeds decoded text (special tokens kept); returns the events it completes. Text that may be
+  // the start of a marker is held back until the next piece decides it.
+  std::vector<OutputEvent> feed(std::string_view text);
+  // Flushes held-back text (an unterminated tool call comes back as content).
+  std::vector<OutputEvent> finish();
+
+ private:
+  static std::vector<OutputEvent> convert(std::vector<Gemma4Event> evs);
+  Gemma4StreamParser parser_;
+};
 
 struct ResponseMeta {
   std::string id;     // "chatcmpl-..." / "cmpl-..."

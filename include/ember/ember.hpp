@@ -204,6 +204,40 @@ class Session {
   virtual void reset_timings() = 0;
 };
 
+// Continuous batching (used by the server's scheduler): many sessions advance with ONE batched
+// forward per step — the new tokens of every item go through each matmul together (the weights
+// are read once per step), while KV caches, positions and attention stay per session. An item
+// either prefills a chunk of prompt into a session or steps a Generation by one token; a step
+// gives the same results as doing the items one after another.
+struct BatchItem {
+  // Prefill: appends `tokens` (1..ModelOptions::prefill_chunk of them) to `session`. The logits
+  // of the last one are computed only when last_chunk (so begin_generate may follow).
+  Session* session = nullptr;
+  std::span<const int32_t> tokens;
+  bool last_chunk = true;
+  // Decode: exactly one Generation::step (sample, stream through on_token, compute the logits
+  // after the new token).
+  Generation* generation = nullptr;
+  TokenCallback on_token;
+  // Outputs. more: the generation goes on (decode). error: the item was rejected (bad tokens,
+  // context full, ...) and left unchanged; the other items still ran.
+  bool more = false;
+  std::string error;
+};
+
+class Batcher {
+ public:
+  explicit Batcher(std::shared_ptr<const Model> model);
+  ~Batcher();
+  // Runs every item in one batched forward. Each Session (and each Generation's Session) may
+  // appear once; they must come from this Batcher's Model.
+  void step(std::span<BatchItem> items);
+
+ private:
+  struct State;
+  std::unique_ptr<State> s_;
+};
+
 // A multi-turn conversation over one Session: the history stays in the KV cache, and each new
 // turn prefills only the text the chat template adds for it (the end of the previous answer
 // and the new message), not the whole conversation.

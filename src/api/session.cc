@@ -1,6 +1,7 @@
 // ember::Session: one sequence (KV cache, tokens, last logits) and generation.
 #include <algorithm>
 #include <chrono>
+#include <optional>
 
 #include "api/model_impl.h"
 #include "core/status.h"
@@ -55,6 +56,7 @@ class StopMatcher {
 };
 
 class GenerationImpl;
+struct BatchRunner;
 
 class SessionImpl final : public Session {
  public:
@@ -143,6 +145,7 @@ class SessionImpl final : public Session {
 
  private:
   friend class GenerationImpl;
+  friend struct BatchRunner;
   std::shared_ptr<const ModelImpl> model_;
   std::unique_ptr<SequenceState> state_;
   std::vector<int32_t> tokens_;
@@ -155,15 +158,26 @@ class SessionImpl final : public Session {
 class GenerationImpl final : public Generation {
  public:
   GenerationImpl(SessionImpl& s, const GenerateOptions& options)
-      : s_(s), options_(options), sampler_(sampling_params(options.sampling)),
-        detok_(s.model_->tokenizer()), stops_(options_.stop), prompt_len_(s.tokens_.size()),
+      : s_(s),
+        options_(options),
+        sampler_(sampling_params(options.sampling)),
+        detok_(s.model_->tokenizer()),
+        stops_(options_.stop),
+        prompt_len_(s.tokens_.size()),
         t_start_(Clock::now()) {
-    if (s.tokens_.empty() || s.logits_.empty()) fail(ErrorCode::kInvalidArgument, "generate: prefill a prompt first");
+    if (s.tokens_.empty() || s.logits_.empty())
+      fail(ErrorCode::kInvalidArgument, "generate: prefill a prompt first");
     if (options.max_tokens < 0) fail(ErrorCode::kInvalidArgument, "max_tokens must be >= 0");
     if (options.max_tokens == 0) finish(StopReason::kMaxTokens, {});
   }
 
   bool step(const TokenCallback& on_token) override;
+  // step() in two halves around the forward, so a Batcher can run many forwards as one:
+  // advance() samples and streams the next token and returns it when it must be fed to the
+  // model (nothing when generation ended); commit() records it once its logits are in place.
+  std::optional<int32_t> advance(const TokenCallback& on_token);
+  void commit(int32_t id, double forward_ms, const TokenCallback& on_token);
+  SessionImpl& session() { return s_; }
   void cancel() override {
     if (!done_) res_.stop_reason = StopReason::kCallback;
     done_ = true;
@@ -213,8 +227,8 @@ class GenerationImpl final : public Generation {
   GenerateResult res_;
 };
 
-bool GenerationImpl::step(const TokenCallback& on_token) {
-  if (done_) return false;
+std::optional<int32_t> GenerationImpl::advance(const TokenCallback& on_token) {
+  if (done_) return std::nullopt;
   const bool full_history = options_.sampling.repeat_penalty != 1.0f;
   const size_t from = full_history ? 0 : prompt_len_;
   std::span<const int32_t> history(s_.tokens_.data() + from, s_.tokens_.size() - from);
@@ -225,31 +239,41 @@ bool GenerationImpl::step(const TokenCallback& on_token) {
   const bool is_stop = std::find(stop_ids.begin(), stop_ids.end(), id) != stop_ids.end();
   if ((options_.stop_on_eos && is_stop) || std::find(extra.begin(), extra.end(), id) != extra.end()) {
     finish(StopReason::kEos, on_token);
-    return false;
+    return std::nullopt;
   }
   res_.tokens.push_back(id);
   bool hit = false;
   std::string text = stops_.push(detok_.push(id), &hit);
   if (!emit(text, id, on_token)) {
     finish(StopReason::kCallback, on_token);
-    return false;
+    return std::nullopt;
   }
   if (hit) {
     finish(StopReason::kStopString, on_token);
-    return false;
+    return std::nullopt;
   }
   if (int64_t(s_.tokens_.size()) + 1 > s_.model_->context_length()) {
     finish(StopReason::kContextFull, on_token);
-    return false;
+    return std::nullopt;
   }
+  return id;
+}
+
+void GenerationImpl::commit(int32_t id, double forward_ms, const TokenCallback& on_token) {
+  s_.tokens_.push_back(id);
+  s_.timings_.decode_ms += forward_ms;
+  s_.timings_.generated_tokens += 1;
+  if (++i_ == options_.max_tokens) finish(StopReason::kMaxTokens, on_token);
+}
+
+bool GenerationImpl::step(const TokenCallback& on_token) {
+  const std::optional<int32_t> id = advance(on_token);
+  if (!id) return false;
   auto t0 = Clock::now();
   ForwardOptions fo;
   fo.logits = LogitsMode::kLast;
-  s_.model_->lm().forward(&id, 1, *s_.state_, fo, &s_.logits_);
-  s_.tokens_.push_back(id);
-  s_.timings_.decode_ms += ms_since(t0);
-  s_.timings_.generated_tokens += 1;
-  if (++i_ == options_.max_tokens) finish(StopReason::kMaxTokens, on_token);
+  s_.model_->lm().forward(&*id, 1, *s_.state_, fo, &s_.logits_);
+  commit(*id, ms_since(t0), on_token);
   return !done_;
 }
 
@@ -264,10 +288,119 @@ std::unique_ptr<Generation> SessionImpl::begin_generate(const GenerateOptions& o
   return std::make_unique<GenerationImpl>(*this, options);
 }
 
+// Batcher::step: sample every decode item, then one forward_batch over all new tokens, then
+// record the results. Rejected items keep their error and are left out of the forward.
+struct BatchRunner {
+  const ModelImpl& model;
+  std::vector<BackendBuffer>& scratch;
+
+  // An item's session, checked to belong to this model.
+  SessionImpl& session_of(BatchItem& it, GenerationImpl** gen) const {
+    *gen = nullptr;
+    SessionImpl* impl = nullptr;
+    if (it.generation) {
+      *gen = dynamic_cast<GenerationImpl*>(it.generation);
+      if (*gen) impl = &(*gen)->session();
+    } else {
+      impl = dynamic_cast<SessionImpl*>(it.session);
+    }
+    if (!impl || impl->model_.get() != &model)
+      fail(ErrorCode::kInvalidArgument, "Batcher: an item without a session or generation of this model");
+    return *impl;
+  }
+
+  std::string check_prefill(const SessionImpl& s, std::span<const int32_t> t) const {
+    const int64_t vocab = model.info().vocab_size;
+    if (t.empty() || int64_t(t.size()) > s.state_->cache.max_chunk())
+      return "prefill chunk of " + std::to_string(t.size()) + " tokens (allowed: 1.." +
+             std::to_string(s.state_->cache.max_chunk()) + ")";
+    for (size_t i = 0; i < t.size(); ++i)
+      if (t[i] < 0 || t[i] >= vocab)
+        return "token id " + std::to_string(t[i]) + " at index " + std::to_string(i) +
+               " is outside the vocabulary";
+    if (int64_t(s.tokens_.size() + t.size()) > model.context_length())
+      return "sequence of " + std::to_string(s.tokens_.size() + t.size()) +
+             " tokens exceeds the context limit of " + std::to_string(model.context_length());
+    return {};
+  }
+
+  void run(std::span<BatchItem> items) {
+    std::vector<BatchSeq> seqs;
+    std::vector<size_t> which;                  // item of each seq
+    std::vector<int32_t> ids(items.size(), 0);  // decode tokens (stable storage)
+    std::vector<SessionImpl*> sess(items.size(), nullptr);
+    std::vector<GenerationImpl*> gens(items.size(), nullptr);
+    for (size_t i = 0; i < items.size(); ++i) {
+      BatchItem& it = items[i];
+      it.error.clear();
+      it.more = false;
+      SessionImpl& s = session_of(it, &gens[i]);
+      sess[i] = &s;
+      for (size_t j = 0; j < i; ++j)
+        if (sess[j] == &s)
+          fail(ErrorCode::kInvalidArgument, "Batcher: items ", j, " and ", i, " share a session");
+      BatchSeq q;
+      q.state = s.state_.get();
+      q.logits = &s.logits_;
+      if (gens[i]) {
+        const std::optional<int32_t> id = gens[i]->advance(it.on_token);
+        if (!id) continue;
+        ids[i] = *id;
+        q.ids = &ids[i];
+        q.n = 1;
+      } else {
+        it.error = check_prefill(s, it.tokens);
+        if (!it.error.empty()) continue;
+        q.ids = it.tokens.data();
+        q.n = int64_t(it.tokens.size());
+        q.want_logits = it.last_chunk;
+      }
+      seqs.push_back(q);
+      which.push_back(i);
+    }
+    if (seqs.empty()) return;
+    const auto t0 = Clock::now();
+    ForwardOptions fo;
+    model.lm().forward_batch(seqs, &scratch, fo);
+    const double ms = ms_since(t0);
+    for (size_t i : which) {
+      BatchItem& it = items[i];
+      if (gens[i]) {
+        gens[i]->commit(ids[i], ms, it.on_token);
+        it.more = !gens[i]->done();
+        continue;
+      }
+      SessionImpl& s = *sess[i];
+      s.tokens_.insert(s.tokens_.end(), it.tokens.begin(), it.tokens.end());
+      if (!it.last_chunk) s.logits_.clear();
+      s.timings_.prompt_tokens += int64_t(it.tokens.size());
+      s.timings_.prefill_tokens += int64_t(it.tokens.size());
+      s.timings_.prefill_ms += ms;
+    }
+  }
+};
+
 }  // namespace
 
 std::unique_ptr<Session> ModelImpl::new_session() const {
   return std::make_unique<SessionImpl>(std::static_pointer_cast<const ModelImpl>(shared_from_this()));
+}
+
+struct Batcher::State {
+  std::shared_ptr<const ModelImpl> model;
+  std::vector<BackendBuffer> scratch;  // activations of the batch, reused across steps
+};
+
+Batcher::Batcher(std::shared_ptr<const Model> model) : s_(std::make_unique<State>()) {
+  s_->model = std::dynamic_pointer_cast<const ModelImpl>(model);
+  if (!s_->model) fail(ErrorCode::kInvalidArgument, "Batcher: not an ember model");
+}
+
+Batcher::~Batcher() = default;
+
+void Batcher::step(std::span<BatchItem> items) {
+  BatchRunner r{*s_->model, s_->scratch};
+  r.run(items);
 }
 
 }  // namespace ember

@@ -21,7 +21,7 @@ namespace ember {
 
 namespace {
 
-enum : size_t { kH = kFirstFreeSlot, kA, kTmp, kLogits };
+enum : size_t { kH = kFirstFreeSlot, kA, kTmp };
 
 struct Gemma3Hparams {
   int64_t vocab = 0, hidden = 0, layers = 0, ffn = 0, n_heads = 0, n_kv = 0, head_dim = 0, context = 0;
@@ -51,10 +51,12 @@ class Gemma3 final : public LanguageModel {
   std::unique_ptr<SequenceState> new_state(int64_t max_context, int64_t max_chunk) const override;
   void forward(const int32_t* ids, int64_t T, SequenceState& st, const ForwardOptions& opts,
                std::vector<float>* logits) const override;
+  void forward_batch(std::span<const BatchSeq> seqs, std::vector<BackendBuffer>* scratch,
+                     const ForwardOptions& opts) const override;
 
  private:
-  void run_chunk(const int32_t* ids, int64_t T, SequenceState& st, const ForwardOptions& opts, bool want_logits,
-                 std::vector<float>* logits) const;
+  void run(std::span<const Piece> pieces, std::vector<BackendBuffer>* scratch,
+           const ForwardOptions& opts) const;
   void init_rope();
 
   std::unique_ptr<GgufFile> f_;
@@ -90,7 +92,8 @@ Gemma3Hparams read_hparams(const GgufFile& f) {
   // (query_pre_attn_scalar is not stored in GGUF).
   const bool is_27b = h.layers == 62;
   h.attn_scale = float(1.0 / std::sqrt(double(is_27b ? h.hidden / h.n_heads : h.head_dim)));
-  if (h.hidden <= 0 || h.layers <= 0 || h.n_heads <= 0 || h.n_kv <= 0 || h.head_dim <= 0 || h.n_heads % h.n_kv)
+  if (h.hidden <= 0 || h.layers <= 0 || h.n_heads <= 0 || h.n_kv <= 0 || h.head_dim <= 0 ||
+      h.n_heads % h.n_kv)
     fail(ErrorCode::kInvalidCheckpoint, f.path(), ": inconsistent gemma3 hyperparameters");
   return h;
 }
@@ -122,7 +125,8 @@ Gemma3::Gemma3(std::unique_ptr<GgufFile> file, std::unique_ptr<Backend> backend,
       return nullptr;
     }
     if (t->numel() != n) {
-      problems.push_back(name + ": " + std::to_string(t->numel()) + " elements, expected " + std::to_string(n));
+      problems.push_back(name + ": " + std::to_string(t->numel()) + " elements, expected " +
+                         std::to_string(n));
       return nullptr;
     }
     Matrix m = f_->matrix(*t);
@@ -132,7 +136,9 @@ Gemma3::Gemma3(std::unique_ptr<GgufFile> file, std::unique_ptr<Backend> backend,
     return upload_vector(*backend_, v, &vec_bufs_);
   };
   const int64_t H = hp_.hidden, hd = hp_.head_dim;
-  embd_ = matrix("token_embd.weight", f_->tensor("token_embd.weight").ne.size() > 1 ? f_->tensor("token_embd.weight").ne[1] : 0, H);
+  embd_ =
+      matrix("token_embd.weight",
+             f_->tensor("token_embd.weight").ne.size() > 1 ? f_->tensor("token_embd.weight").ne[1] : 0, H);
   hp_.vocab = embd_.rows;
   output_ = f_->find_tensor("output.weight") ? matrix("output.weight", hp_.vocab, H) : embd_;
   out_norm_ = vec("output_norm.weight", H);
@@ -382,23 +388,36 @@ void Gemma3::forward(const int32_t* ids, int64_t T, SequenceState& st, const For
                      std::vector<float>* logits) const {
   forward_in_chunks(
       ids, T, hp_.vocab, st, opts.logits,
-      [&](const int32_t* c, int64_t n, bool want, std::vector<float>* out) { run_chunk(c, n, st, opts, want, out); },
+      [&](const int32_t* c, int64_t n, bool want, std::vector<float>* out) {
+        const LogitsMode mode = opts.logits == LogitsMode::kAll ? LogitsMode::kAll
+                                : want                          ? LogitsMode::kLast
+                                                                : LogitsMode::kNone;
+        const Piece p{&st, c, n, mode, out};
+        run({&p, 1}, &st.scratch, opts);
+      },
       logits);
 }
 
-void Gemma3::run_chunk(const int32_t* ids, int64_t T, SequenceState& st, const ForwardOptions& opts, bool want_logits,
-                       std::vector<float>* logits) const {
+void Gemma3::forward_batch(std::span<const BatchSeq> seqs, std::vector<BackendBuffer>* scratch,
+                           const ForwardOptions& opts) const {
+  const std::vector<Piece> pieces = batch_pieces(seqs, hp_.vocab);
+  run(pieces, scratch, opts);
+}
+
+// The decoder over the rows of every piece at once (one piece: a plain forward chunk).
+void Gemma3::run(std::span<const Piece> pieces, std::vector<BackendBuffer>* scratch,
+                 const ForwardOptions& opts) const {
   Backend& b = *backend_;
   const int64_t H = hp_.hidden;
-  Scratch s(b, &st.scratch);
-  const int32_t pos0 = st.cache.n_tokens();
-  std::vector<int32_t> pos(static_cast<size_t>(T));
-  for (int64_t t = 0; t < T; ++t) pos[size_t(t)] = pos0 + int32_t(t);
-  float* h = s.get(kH, size_t(T * H));
+  Scratch s(b, scratch);
+  const RowLayout lay(pieces);
+  const int64_t T = lay.rows;
+  float* h = s.get(kH, size_t(T * H));  // [T, H] residual stream
   float* a = s.get(kA, size_t(T * H));
   float* tmp = s.get(kTmp, size_t(T * H));
-  b.embedding_rows(embd_, ids, T, h, std::sqrt(float(H)));
+  b.embedding_rows(embd_, lay.ids.data(), T, h, std::sqrt(float(H)));
   dump_activation(b, opts.hook, "embed", h, T, H);
+  std::vector<LayerCache*> caches(pieces.size());
   for (int64_t l = 0; l < hp_.layers; ++l) {
     const auto& L = layers_[size_t(l)];
     AttentionLayer al;
@@ -416,8 +435,9 @@ void Gemma3::run_chunk(const int32_t* ids, int64_t T, SequenceState& st, const F
     al.scale = hp_.attn_scale;
     al.eps = hp_.eps;
     al.inv_freq = L.inv_freq.data();
+    for (size_t i = 0; i < pieces.size(); ++i) caches[i] = &pieces[i].st->cache.layer(size_t(l));
     b.rmsnorm(h, L.attn_norm, T, H, hp_.eps, a);
-    attention_block(b, al, st.cache.layer(size_t(l)), a, T, pos.data(), s, tmp);
+    attention_block(b, al, caches, lay, a, s, tmp);
     b.rmsnorm(tmp, L.post_attn_norm, T, H, hp_.eps, tmp);
     b.add(h, tmp, T * H);
     b.rmsnorm(h, L.ffn_norm, T, H, hp_.eps, a);
@@ -426,15 +446,13 @@ void Gemma3::run_chunk(const int32_t* ids, int64_t T, SequenceState& st, const F
     b.add(h, tmp, T * H);
     dump_activation(b, opts.hook, "layer." + std::to_string(l) + ".out", h, T, H);
   }
-  st.cache.set_n_tokens(pos0 + int32_t(T));
-  if (!want_logits) return;
-  const int64_t rows = opts.logits == LogitsMode::kAll ? T : 1;
-  b.rmsnorm(h + (T - rows) * H, out_norm_, rows, H, hp_.eps, a);
-  float* lg = s.get(kLogits, size_t(rows * hp_.vocab));
-  b.matmul(output_, a, rows, lg);
-  if (hp_.softcap > 0) b.softcap(lg, rows * hp_.vocab, hp_.softcap);
-  logits->resize(size_t(rows * hp_.vocab));
-  b.download(logits->data(), lg, logits->size());
+  RowLayout::advance(pieces);
+  HeadWeights hw;
+  hw.head = &output_;
+  hw.norm = out_norm_;
+  hw.eps = hp_.eps;
+  hw.softcap = hp_.softcap;
+  output_head(b, hw, pieces, lay, h, H, s, nullptr);
 }
 
 }  // namespace

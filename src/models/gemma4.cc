@@ -14,7 +14,7 @@ namespace ember {
 namespace {
 
 // Scratch slots used by this file (blocks.h reserves those below kFirstFreeSlot).
-enum : size_t { kH = kFirstFreeSlot, kA, kTmp, kPle, kPleTok, kPleGate, kMoeA, kMoeB, kMoeIn, kMoeOut, kLogits };
+enum : size_t { kH = kFirstFreeSlot, kA, kTmp, kPle, kPleTok, kPleGate, kMoeA, kMoeB, kMoeIn, kMoeOut };
 
 struct LayerDev {  // per-layer backend copies of the small vectors
   const float *in_ln = nullptr, *post_attn_ln = nullptr, *pre_ff_ln = nullptr, *post_ff_ln = nullptr;
@@ -36,13 +36,18 @@ class Gemma4 final : public LanguageModel {
   std::unique_ptr<SequenceState> new_state(int64_t max_context, int64_t max_chunk) const override;
   void forward(const int32_t* ids, int64_t T, SequenceState& st, const ForwardOptions& opts,
                std::vector<float>* logits) const override;
+  void forward_batch(std::span<const BatchSeq> seqs, std::vector<BackendBuffer>* scratch,
+                     const ForwardOptions& opts) const override;
 
  private:
   void init(const ModelLoadOptions& opts);
-  void run_chunk(const int32_t* ids, int64_t T, SequenceState& st, const ForwardOptions& opts, bool want_logits,
-                 std::vector<float>* logits) const;
-  void per_layer_inputs(const int32_t* ids, int64_t T, const float* h0, Scratch& s, const ActivationHook* hook) const;
-  void moe_block(const Gemma4Layer& L, const LayerDev& D, const float* r, int64_t T, Scratch& s, float* out) const;
+  void run(std::span<const Piece> pieces, std::vector<BackendBuffer>* scratch,
+           const ForwardOptions& opts) const;
+  AttentionLayer attention_layer(int64_t l) const;
+  void per_layer_inputs(const int32_t* ids, int64_t T, const float* h0, Scratch& s,
+                        const ActivationHook* hook) const;
+  void moe_block(const Gemma4Layer& L, const LayerDev& D, const float* r, int64_t T, Scratch& s,
+                 float* out) const;
 
   Gemma4Model w_;
   std::unique_ptr<Backend> backend_;
@@ -87,8 +92,8 @@ void Gemma4::init(const ModelLoadOptions& opts) {
   eps_ = float(tc.rms_norm_eps);
   embed_scale_ = dtype_rounded(std::sqrt(float(tc.hidden_size)), w_.embed_tokens, opts.f32_reference);
   if (cfg.has_ple()) {
-    ple_tok_scale_ = dtype_rounded(std::sqrt(float(tc.hidden_size_per_layer_input)), w_.embed_tokens_per_layer,
-                                   opts.f32_reference);
+    ple_tok_scale_ = dtype_rounded(std::sqrt(float(tc.hidden_size_per_layer_input)),
+                                   w_.embed_tokens_per_layer, opts.f32_reference);
     ple_proj_scale_ = float(1.0 / std::sqrt(double(tc.hidden_size)));
     ple_mix_scale_ = float(1.0 / std::sqrt(2.0));
     ple_norm_ = upload_vector(*backend_, w_.per_layer_projection_norm, &vec_bufs_);
@@ -133,7 +138,8 @@ std::unique_ptr<SequenceState> Gemma4::new_state(int64_t max_context, int64_t ma
   std::vector<bool> owns(cfg.layers.size());
   for (size_t i = 0; i < cfg.layers.size(); ++i) {
     const auto& L = cfg.layers[i];
-    specs[i] = {int(L.n_kv_heads), int(L.head_dim), L.type == LayerType::kSliding ? cfg.text.sliding_window : 0};
+    specs[i] = {int(L.n_kv_heads), int(L.head_dim),
+                L.type == LayerType::kSliding ? cfg.text.sliding_window : 0};
     owns[i] = !L.kv_shared;
   }
   auto st = std::make_unique<SequenceState>();
@@ -145,8 +151,20 @@ void Gemma4::forward(const int32_t* ids, int64_t T, SequenceState& st, const For
                      std::vector<float>* logits) const {
   forward_in_chunks(
       ids, T, w_.cfg.text.vocab_size, st, opts.logits,
-      [&](const int32_t* c, int64_t n, bool want, std::vector<float>* out) { run_chunk(c, n, st, opts, want, out); },
+      [&](const int32_t* c, int64_t n, bool want, std::vector<float>* out) {
+        const LogitsMode mode = opts.logits == LogitsMode::kAll ? LogitsMode::kAll
+                                : want                          ? LogitsMode::kLast
+                                                                : LogitsMode::kNone;
+        const Piece p{&st, c, n, mode, out};
+        run({&p, 1}, &st.scratch, opts);
+      },
       logits);
+}
+
+void Gemma4::forward_batch(std::span<const BatchSeq> seqs, std::vector<BackendBuffer>* scratch,
+                           const ForwardOptions& opts) const {
+  const std::vector<Piece> pieces = batch_pieces(seqs, w_.cfg.text.vocab_size);
+  run(pieces, scratch, opts);
 }
 
 // ple[T, L, P] = (RMSNorm_P(proj(h0) * H^-0.5) + embed_pl[ids] * sqrt(P)) * 2^-0.5   (§4.3)
@@ -167,66 +185,72 @@ void Gemma4::per_layer_inputs(const int32_t* ids, int64_t T, const float* h0, Sc
   dump_activation(b, hook, "ple", ple, T, LP);
 }
 
-void Gemma4::run_chunk(const int32_t* ids, int64_t T, SequenceState& st, const ForwardOptions& opts, bool want_logits,
-                       std::vector<float>* logits) const {
+AttentionLayer Gemma4::attention_layer(int64_t l) const {
+  const auto& tc = w_.cfg.text;
+  const auto& info = w_.cfg.layers[size_t(l)];
+  const auto& L = w_.layers[size_t(l)];
+  const auto& D = dev_[size_t(l)];
+  AttentionLayer al;
+  al.q_proj = &L.q_proj;
+  al.k_proj = info.kv_shared ? nullptr : &L.k_proj;
+  al.v_proj = (info.kv_shared || info.k_eq_v) ? nullptr : &L.v_proj;
+  al.o_proj = &L.o_proj;
+  al.q_norm = D.q_norm;
+  al.k_norm = D.k_norm;
+  al.v_norm = true;
+  al.n_heads = int(tc.num_attention_heads);
+  al.n_kv_heads = int(info.n_kv_heads);
+  al.head_dim = int(info.head_dim);
+  al.window = info.type == LayerType::kSliding ? tc.sliding_window : 0;
+  al.scale = 1.0f;
+  al.eps = eps_;
+  al.inv_freq = D.inv_freq.data();
+  al.has_kv = !info.kv_shared;
+  return al;
+}
+
+// The decoder over the rows of every piece at once (one piece: a plain forward chunk).
+void Gemma4::run(std::span<const Piece> pieces, std::vector<BackendBuffer>* scratch,
+                 const ForwardOptions& opts) const {
   Backend& b = *backend_;
   const auto& cfg = w_.cfg;
   const auto& tc = cfg.text;
   const int64_t H = tc.hidden_size, P = tc.hidden_size_per_layer_input, nL = tc.num_hidden_layers;
-  Scratch s(b, &st.scratch);
-  const int32_t pos0 = st.cache.n_tokens();
-  std::vector<int32_t> pos(static_cast<size_t>(T));
-  for (int64_t t = 0; t < T; ++t) pos[size_t(t)] = pos0 + int32_t(t);
+  Scratch s(b, scratch);
+  RowLayout lay(pieces);
+  const int64_t T = lay.rows;
+  const int32_t* ids = lay.ids.data();
 
-  float* h = s.get(kH, size_t(T * H));
+  float* h = s.get(kH, size_t(T * H));  // [rows, H] residual stream
   float* a = s.get(kA, size_t(T * H));
   float* tmp = s.get(kTmp, size_t(T * H));
   b.embedding_rows(w_.embed_tokens, ids, T, h, embed_scale_);
   dump_activation(b, opts.hook, "embed", h, T, H);
   if (cfg.has_ple()) per_layer_inputs(ids, T, h, s, opts.hook);
-  float* ple = cfg.has_ple() ? s.get(kPle, 0) : nullptr;
+  float* ple = cfg.has_ple() ? s.get(kPle, 0) : nullptr;  // [T, nL, P], by original row
   float* pg = cfg.has_ple() ? s.get(kPleGate, size_t(T * P)) : nullptr;
 
   // YOCO: KV-shared layers write no cache, so only rows whose output is needed go through
-  // them: the last row when only the last logits are wanted, none for a non-final chunk.
-  const bool yoco = opts.yoco && opts.logits != LogitsMode::kAll && cfg.first_kv_shared > 0 &&
-                    cfg.first_kv_shared < nL;
-  int64_t rows = T;          // rows of h still being computed
-  const int32_t* rpos = pos.data();
-  int64_t ple_row0 = 0;      // first token of `ple` that row 0 of h corresponds to
+  // them: the last row of each sequence that wants logits, none of a non-final chunk.
+  bool any_all = false;
+  for (const Piece& p : pieces) any_all |= p.mode == LogitsMode::kAll;
+  const bool yoco = opts.yoco && !any_all && cfg.first_kv_shared > 0 && cfg.first_kv_shared < nL;
+  std::vector<LayerCache*> caches(pieces.size());
   for (int64_t l = 0; l < nL; ++l) {
     const auto& info = cfg.layers[size_t(l)];
     const auto& L = w_.layers[size_t(l)];
     const auto& D = dev_[size_t(l)];
-    if (yoco && l == cfg.first_kv_shared && rows > 1) {
-      if (!want_logits) break;
-      b.copy(h, h + (rows - 1) * H, size_t(H));
-      ple_row0 = rows - 1;
-      rpos = pos.data() + (rows - 1);
-      rows = 1;
+    if (yoco && l == cfg.first_kv_shared) {
+      lay.keep_output_rows(b, pieces, h, H);
+      if (lay.rows == 0) break;
     }
-    if (yoco && l == cfg.first_kv_shared && !want_logits) break;
+    const int64_t rows = lay.rows;
     const std::string tag = "layer." + std::to_string(l) + ".";
 
-    // Attention.
-    AttentionLayer al;
-    al.q_proj = &L.q_proj;
-    al.k_proj = info.kv_shared ? nullptr : &L.k_proj;
-    al.v_proj = (info.kv_shared || info.k_eq_v) ? nullptr : &L.v_proj;
-    al.o_proj = &L.o_proj;
-    al.q_norm = D.q_norm;
-    al.k_norm = D.k_norm;
-    al.v_norm = true;
-    al.n_heads = int(tc.num_attention_heads);
-    al.n_kv_heads = int(info.n_kv_heads);
-    al.head_dim = int(info.head_dim);
-    al.window = info.type == LayerType::kSliding ? tc.sliding_window : 0;
-    al.scale = 1.0f;
-    al.eps = eps_;
-    al.inv_freq = D.inv_freq.data();
-    al.has_kv = !info.kv_shared;
+    // Attention (per-sequence caches; shared-KV layers read their donor's).
+    for (size_t i = 0; i < pieces.size(); ++i) caches[i] = &pieces[i].st->cache.layer(size_t(info.kv_source));
     b.rmsnorm(h, D.in_ln, rows, H, eps_, a);
-    attention_block(b, al, st.cache.layer(size_t(info.kv_source)), a, rows, rpos, s, tmp);
+    attention_block(b, attention_layer(l), caches, lay, a, s, tmp);
     b.rmsnorm(tmp, D.post_attn_ln, rows, H, eps_, tmp);
     b.add(h, tmp, rows * H);
     dump_activation(b, opts.hook, tag + "attn_out", h, rows, H);
@@ -246,7 +270,7 @@ void Gemma4::run_chunk(const int32_t* ids, int64_t T, SequenceState& st, const F
     if (cfg.has_ple()) {
       b.matmul(L.per_layer_input_gate, h, rows, pg);
       b.gelu_tanh(pg, rows * P);
-      for (int64_t r = 0; r < rows; ++r) b.mul(pg + r * P, ple + ((ple_row0 + r) * nL + l) * P, P);
+      for (int64_t r = 0; r < rows; ++r) b.mul(pg + r * P, ple + (lay.src[size_t(r)] * nL + l) * P, P);
       b.matmul(L.per_layer_projection, pg, rows, tmp);
       b.rmsnorm(tmp, D.post_pl_norm, rows, H, eps_, tmp);
       b.add(h, tmp, rows * H);
@@ -254,22 +278,15 @@ void Gemma4::run_chunk(const int32_t* ids, int64_t T, SequenceState& st, const F
     b.scale(h, L.layer_scalar, rows * H);
     dump_activation(b, opts.hook, tag + "out", h, rows, H);
   }
-  st.cache.set_n_tokens(pos0 + int32_t(T));
-  if (!want_logits) return;
+  RowLayout::advance(pieces);
 
   // Head: final norm, tied (or untied) output matrix, soft-capping.
-  const int64_t out_rows = opts.logits == LogitsMode::kAll ? rows : 1;
-  const float* y_in = h + (rows - out_rows) * H;
-  b.rmsnorm(y_in, final_norm_, out_rows, H, eps_, a);
-  dump_activation(b, opts.hook, "final_norm", a, out_rows, H);
-  const Matrix& head = w_.lm_head_tied ? w_.embed_tokens : w_.lm_head;
-  const int64_t V = head.rows;
-  float* lg = s.get(kLogits, size_t(out_rows * V));
-  b.matmul(head, a, out_rows, lg);
-  if (tc.final_logit_softcapping && *tc.final_logit_softcapping > 0)
-    b.softcap(lg, out_rows * V, float(*tc.final_logit_softcapping));
-  logits->resize(size_t(out_rows * V));
-  b.download(logits->data(), lg, logits->size());
+  HeadWeights hw;
+  hw.head = w_.lm_head_tied ? &w_.embed_tokens : &w_.lm_head;
+  hw.norm = final_norm_;
+  hw.eps = eps_;
+  hw.softcap = tc.final_logit_softcapping ? float(*tc.final_logit_softcapping) : 0.0f;
+  output_head(b, hw, pieces, lay, h, H, s, opts.hook);
 }
 
 // MoE feed-forward (§4.11); routing is decided on the host.
@@ -313,9 +330,8 @@ void Gemma4::moe_block(const Gemma4Layer& L, const LayerDev& D, const float* r, 
     for (int64_t e = 0; e < E; ++e) p[e] = float(p[e] / sum);
     std::vector<int64_t> idx(static_cast<size_t>(E));
     for (int64_t e = 0; e < E; ++e) idx[size_t(e)] = e;
-    std::partial_sort(idx.begin(), idx.begin() + K, idx.end(), [&](int64_t i, int64_t j) {
-      return p[i] > p[j] || (p[i] == p[j] && i < j);
-    });
+    std::partial_sort(idx.begin(), idx.begin() + K, idx.end(),
+                      [&](int64_t i, int64_t j) { return p[i] > p[j] || (p[i] == p[j] && i < j); });
     double top = 0;
     for (int64_t k = 0; k < K; ++k) top += p[idx[size_t(k)]];
     for (int64_t k = 0; k < K; ++k) {

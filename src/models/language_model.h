@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -45,12 +46,24 @@ struct ModelSummary {
 };
 
 // Activation dumps: name ("layer.3.attn_out", "embed", "final_norm", ...) and [rows, cols].
-using ActivationHook = std::function<void(const std::string& name, const float* host, int64_t rows, int64_t cols)>;
+using ActivationHook =
+    std::function<void(const std::string& name, const float* host, int64_t rows, int64_t cols)>;
 
 struct ForwardOptions {
   LogitsMode logits = LogitsMode::kLast;
   bool yoco = true;  // skip KV-shared layers for all but the last prompt token (kLast only)
   const ActivationHook* hook = nullptr;
+};
+
+// One sequence's share of a batched forward (LanguageModel::forward_batch): n new tokens of
+// `state` at its next positions — 1 for a decode step, up to the state's max_chunk for a
+// prefill chunk.
+struct BatchSeq {
+  SequenceState* state = nullptr;
+  const int32_t* ids = nullptr;  // host [n]
+  int64_t n = 0;
+  bool want_logits = true;               // logits of the last token (false: non-final prefill chunk)
+  std::vector<float>* logits = nullptr;  // out: host [vocab] when want_logits (resized)
 };
 
 class LanguageModel {
@@ -65,6 +78,14 @@ class LanguageModel {
   // T may exceed max_chunk: the model splits it.
   virtual void forward(const int32_t* ids, int64_t T, SequenceState& state, const ForwardOptions& opts,
                        std::vector<float>* logits) const = 0;
+  // Continuous batching: ONE forward over the new tokens of several distinct sequences. The
+  // token rows of all sequences go through every matmul together (the weights are read once per
+  // step), while RoPE positions, the KV cache and attention stay per sequence. Equals calling
+  // forward(kLast / kNone) on each sequence alone, up to f32 rounding. `scratch` holds the
+  // batch's activation buffers between calls (one per caller thread). YOCO (opts.yoco) drops
+  // the rows whose output is not needed before the KV-shared layers; opts.logits is ignored.
+  virtual void forward_batch(std::span<const BatchSeq> seqs, std::vector<BackendBuffer>* scratch,
+                             const ForwardOptions& opts) const = 0;
   // Human-readable description of the loaded checkpoint (for `ember inspect`).
   virtual std::string describe(bool tensors) const = 0;
   virtual Backend& backend() const = 0;

@@ -254,6 +254,7 @@ void Gemma4StreamParser::close_tool_call(std::vector<Gemma4Event>& out) {
   } catch (const Error& err) {
     e.error = err.what();
   }
+  e.closed = true;
   out.push_back(std::move(e));
   tool_body_.clear();
   tool_in_string_ = false;
@@ -289,19 +290,21 @@ void Gemma4StreamParser::step(std::vector<Gemma4Event>& out, bool at_end) {
         channel_ = Gemma4Channel::kToolCall;
       } else {
         ended_ = true;
-        out.push_back(Gemma4Event{Gemma4Event::Kind::kEnd, channel_, {}, std::nullopt, {}});
+        out.push_back(Gemma4Event{Gemma4Event::Kind::kEnd, channel_, {}, std::nullopt, {}, false});
       }
     } else if (channel_ == Gemma4Channel::kThought && in_header_) {
       // The channel name ("thought") runs to the first newline.
+      // Only markers starting within kMaxHeader count, so the decision does not depend on how
+      // the text was split into pieces.
       const size_t nl = p.find('\n'), close = p.find(kChannelClose);
-      if (close != std::string_view::npos && close < nl) {
+      if (close <= kMaxHeader && close < nl) {
         pending_.erase(0, close + kChannelClose.size());
         in_header_ = false;
         channel_ = Gemma4Channel::kAnswer;
-      } else if (nl != std::string_view::npos) {
+      } else if (nl <= kMaxHeader) {
         pending_.erase(0, nl + 1);
         in_header_ = false;
-      } else if (p.size() > kMaxHeader || at_end) {
+      } else if (p.size() > kMaxHeader + kChannelClose.size() || at_end) {
         in_header_ = false;  // no newline: what follows <|channel> is content
       } else {
         return;
@@ -320,7 +323,7 @@ void Gemma4StreamParser::step(std::vector<Gemma4Event>& out, bool at_end) {
       channel_ = Gemma4Channel::kAnswer;
       if (ends_turn) {
         ended_ = true;
-        out.push_back(Gemma4Event{Gemma4Event::Kind::kEnd, channel_, {}, std::nullopt, {}});
+        out.push_back(Gemma4Event{Gemma4Event::Kind::kEnd, channel_, {}, std::nullopt, {}, false});
       }
     } else {
       // Inside a tool call: find <tool_call|> outside <|"|> strings.
@@ -346,7 +349,7 @@ void Gemma4StreamParser::step(std::vector<Gemma4Event>& out, bool at_end) {
           tool_in_string_ = false;
           channel_ = Gemma4Channel::kAnswer;
           ended_ = true;
-          out.push_back(Gemma4Event{Gemma4Event::Kind::kEnd, channel_, {}, std::nullopt, {}});
+          out.push_back(Gemma4Event{Gemma4Event::Kind::kEnd, channel_, {}, std::nullopt, {}, false});
           pending_.clear();
           return;
         } else if (!at_end && proper_prefix_of_any(p.substr(i), {kQuote, kToolClose, kTurnEnd})) {

@@ -57,6 +57,7 @@ struct Gemma4Event {
   std::string text;
   std::optional<Gemma4ToolCall> tool_call;
   std::string error;
+  bool closed = false;  // kToolCall: the call ended with <tool_call|> (else the text or the turn ended first)
 };
 
 class Gemma4StreamParser {

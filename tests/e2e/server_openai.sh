@@ -11,7 +11,7 @@ python3 -c "import openai" || { echo "FAIL: the openai package is missing (scrip
 make_tiny_model "$WORK/tiny"
 KEY=test-key-123
 start_server main "$WORK" "$WORK/tiny" -t 1 --ctx 512 --api-key "$KEY" --max-seqs 4 --queue 16 \
-  --max-prompt-tokens 300 --max-tokens 256 --max-body 65536
+  --max-prompt-tokens 300 --max-tokens 256 --max-body 65536 --step-tokens 16
 EMBER_API_KEY=$KEY start_server limited "$WORK" "$WORK/tiny" -t 1 --ctx 512 --max-seqs 1 --queue 1 \
   --prefix-cache 0 --timeout 2 --debug-step-delay-ms 20
 python3 "$EMBER_SOURCE_DIR/tests/server/test_openai.py" --key "$KEY" \

@@ -1,12 +1,13 @@
-// Fuzzes the server's request parser (JSON body -> ParsedRequest) for both endpoints, and the
-// Gemma 4 output parser on the same bytes fed in pieces. Bad input must end in ApiError, never
-// a crash. The server sources live in apps/server (not in libember), so they are compiled in.
+// Fuzzes the server's request parser (JSON body -> ParsedRequest) for both endpoints, and its
+// view of Gemma 4 output (OutputParser over src/text/gemma4_output) on the same bytes fed in
+// pieces. Bad input must end in ApiError, never a crash. The server sources live in apps/server
+// (not in libember), so they are compiled in.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
-#include "../../apps/server/output_parser.cc"
 #include "../../apps/server/request.cc"
+#include "../../apps/server/responses.cc"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);

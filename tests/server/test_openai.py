@@ -147,15 +147,21 @@ def test_seed(c):
     check(len({run(s) for s in (1, 2, 3, 4)}) >= 2, "different seeds give different texts")
 
 
-def test_concurrent_equals_sequential(c):
-    prompts = [f"Question number {i}: " + "why " * (i * 3) for i in range(8)]
-    def one(p):
-        r = chat(c, p, max_tokens=24, temperature=0)
+def test_concurrent_equals_sequential(c, lim):
+    # The main server batches concurrent requests into one forward per step and prefills prompts
+    # in chunks of <= 16 tokens mixed with the others' decode steps (--step-tokens 16); its greedy
+    # answers must equal those of one request at a time, on this server and on the limited one
+    # (one sequence, no prefix cache).
+    prompts = [f"Question number {i}: " + "why " * (i * 9) for i in range(8)]
+    def one(cl, p):
+        r = chat(cl, p, max_tokens=24, temperature=0)
         return r.choices[0].message.content, r.usage.completion_tokens
-    seq = [one(p) for p in prompts]
+    seq = [one(c, p) for p in prompts]
+    alone = [one(lim, p) for p in prompts]
     with cf.ThreadPoolExecutor(8) as ex:
-        par = list(ex.map(one, prompts))
+        par = list(ex.map(lambda p: one(c, p), prompts))
     check(seq == par, f"concurrent greedy == sequential:\n{seq}\n{par}")
+    check(alone == par, f"concurrent greedy == one at a time on the unbatched server:\n{alone}\n{par}")
 
 
 def test_prefix_cache(c, lim):
@@ -258,7 +264,7 @@ def main():
     for name, fn in [("models", lambda: test_models_health(c)), ("chat", lambda: test_chat(c)),
                      ("tools", lambda: test_tools_thinking(c)), ("completions", lambda: test_completions(c)),
                      ("stop", lambda: test_stop_strings(c)), ("seed", lambda: test_seed(c)),
-                     ("concurrency", lambda: test_concurrent_equals_sequential(c)),
+                     ("concurrency", lambda: test_concurrent_equals_sequential(c, lim)),
                      ("prefix", lambda: test_prefix_cache(c, lim)), ("errors", lambda: test_errors(c)),
                      ("limits", lambda: test_limits(lim)), ("metrics", test_metrics)]:
         t0 = time.time()

@@ -1,12 +1,14 @@
-// The server's pure parts: the OpenAI request parser (validation -> ApiError with 4xx), the
-// Gemma 4 output parser (answer / thought channel / tool calls, whole and token by token), and
+// The server's pure parts: the OpenAI request parser (validation -> ApiError with 4xx), its view
+// of Gemma 4 output (answer / thought channel / tool calls, whole and token by token, parsed by
+// src/text/gemma4_output), and
 // the step-wise Generation API the scheduler uses (same tokens, text and stop reason as
 // Session::generate, also when several generations are interleaved).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
-#include "../../apps/server/output_parser.cc"
 #include "../../apps/server/request.cc"
 #include "../../apps/server/responses.cc"
 #include "ember/ember.hpp"
@@ -235,6 +237,123 @@ TEST(ServerGeneration, InterleavedStepsEqualGenerate) {
   EXPECT_FALSE(g->step());
   EXPECT_EQ(g->result().stop_reason, ember::StopReason::kCallback);
   EXPECT_EQ(g->result().tokens.size(), 1u);
+}
+
+}  // namespace
+
+namespace {
+
+// Continuous batching through the public API (ember::Batcher), as the scheduler uses it: prompts
+// of different lengths (past the sliding window of 8) prefilled in chunks batched with the decode
+// steps of sequences already generating give the same tokens, text, streamed text and stop reason
+// as each request generated alone; a rejected item leaves the others running.
+TEST(ServerGeneration, BatchedStepsEqualGenerate) {
+  ember::ModelOptions o;
+  o.threads = 2;
+  o.context_length = 256;
+  o.prefill_chunk = 8;
+  auto model = ember::Model::load(ember::testing::tiny_model_dir(), o);
+  std::vector<std::vector<int32_t>> prompts;
+  for (int len : {3, 30, 11, 45}) {
+    std::vector<int32_t> p{2};
+    for (int t = 1; t < len; ++t) p.push_back(int32_t(3 + (t * 29 + len * 7) % 250));
+    prompts.push_back(p);
+  }
+  const size_t n = prompts.size();
+  std::vector<ember::GenerateOptions> opts(n);
+  for (size_t i = 0; i < n; ++i) {
+    opts[i].max_tokens = 18 + int64_t(i) * 5;
+    opts[i].sampling.temperature = i % 2 ? 0.9f : 0.0f;
+    opts[i].sampling.seed = int64_t(i) + 3;
+  }
+  opts[2].stop = {"e"};
+  std::vector<ember::GenerateResult> want;
+  for (size_t i = 0; i < n; ++i) {
+    auto s = model->new_session();
+    s->prefill(prompts[i]);
+    want.push_back(s->generate(opts[i]));
+  }
+
+  ember::Batcher batcher(model);
+  std::vector<std::unique_ptr<ember::Session>> ss;
+  std::vector<std::unique_ptr<ember::Generation>> gs(n);
+  std::vector<size_t> fed(n, 0);
+  std::vector<std::string> streamed(n);
+  for (size_t i = 0; i < n; ++i) ss.push_back(model->new_session());
+  auto bad_session = model->new_session();
+  const std::vector<int32_t> bad = {2, 100000};
+  for (size_t step = 0;; ++step) {
+    std::vector<ember::BatchItem> items;
+    for (size_t i = 0; i < n && i <= step; ++i) {  // request i arrives at step i
+      ember::BatchItem it;
+      if (gs[i]) {
+        if (gs[i]->done()) continue;
+        it.generation = gs[i].get();
+        it.on_token = [&streamed, i](std::string_view t, int32_t) {
+          streamed[i] += t;
+          return true;
+        };
+      } else {
+        const size_t c = std::min<size_t>(3 + i, prompts[i].size() - fed[i]);
+        it.session = ss[i].get();
+        it.tokens = std::span<const int32_t>(prompts[i]).subspan(fed[i], c);
+        it.last_chunk = fed[i] + c == prompts[i].size();
+      }
+      items.push_back(std::move(it));
+    }
+    if (items.empty()) break;
+    if (step == 1) {  // a bad request in the same step
+      ember::BatchItem it;
+      it.session = bad_session.get();
+      it.tokens = bad;
+      items.push_back(std::move(it));
+    }
+    batcher.step(items);
+    for (auto& it : items) {
+      if (it.session == bad_session.get()) {
+        EXPECT_NE(it.error.find("outside the vocabulary"), std::string::npos) << it.error;
+        continue;
+      }
+      EXPECT_TRUE(it.error.empty()) << it.error;
+      if (!it.session) continue;
+      const size_t i = size_t(std::find_if(ss.begin(), ss.end(), [&](auto& s) { return s.get() == it.session; }) -
+                              ss.begin());
+      fed[i] += it.tokens.size();
+      if (it.last_chunk) gs[i] = ss[i]->begin_generate(opts[i]);
+    }
+  }
+  EXPECT_TRUE(bad_session->tokens().empty());
+  for (size_t i = 0; i < n; ++i) {
+    ASSERT_TRUE(gs[i]) << i;
+    EXPECT_EQ(gs[i]->result().tokens, want[i].tokens) << i;
+    EXPECT_EQ(gs[i]->result().text, want[i].text) << i;
+    EXPECT_EQ(streamed[i], want[i].text) << i;
+    EXPECT_EQ(gs[i]->result().stop_reason, want[i].stop_reason) << i;
+  }
+}
+
+// The server's output view is the library parser's (src/text/gemma4_output): text split into any
+// pieces gives the same events as the whole text, including a channel header longer than the
+// parser's header limit.
+TEST(ServerOutput, PiecesEqualWhole) {
+  const std::string long_header = "<|channel>" + std::string(40, 'x') + "\nthink<channel|>after";
+  const std::string texts[] = {
+      long_header,
+      "<|channel>thought\nab<channel|>c<|tool_call>call:f{a:1}<tool_call|>d<|tool_call>call:g{",
+      "<|tool_call>call:f{s:<|\"|>x<tool_call|>y<|\"|>}<tool_call|>z",
+  };
+  for (const auto& text : texts) {
+    const auto whole = parse_all(text, text.size());
+    for (size_t piece : {size_t(1), size_t(2), size_t(5)}) {
+      const auto got = parse_all(text, piece);
+      ASSERT_EQ(got.size(), whole.size()) << text << " / " << piece;
+      for (size_t k = 0; k < got.size(); ++k) {
+        EXPECT_EQ(got[k].kind, whole[k].kind) << text;
+        EXPECT_EQ(got[k].text, whole[k].text) << text;
+        EXPECT_EQ(got[k].call.arguments, whole[k].call.arguments) << text;
+      }
+    }
+  }
 }
 
 }  // namespace
