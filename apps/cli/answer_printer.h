@@ -1,12 +1,12 @@
 // Streams generated text to the terminal through the Gemma 4 output parser
-// (src/text/gemma4_output.h): the answer as it arrives, the thought channel hidden (or dimmed
+// (ember::OutputStream, include/ember/output.hpp): the answer as it arrives, the thought channel hidden (or dimmed
 // with --show-thinking), and each tool call once it closes, as "[tool call] NAME {json}".
 #pragma once
 
 #include <cstdio>
 #include <string_view>
 
-#include "text/gemma4_output.h"
+#include "ember/output.hpp"
 
 namespace ember::cli {
 
@@ -23,8 +23,8 @@ class AnswerPrinter {
   void finish();
 
  private:
-  void print(const Gemma4Event& e);
-  Gemma4StreamParser parser_;
+  void print(const OutputEvent& e);
+  OutputStream parser_;
   bool show_thinking_, dim_, past_end_;
   FILE* out_;
   bool ended_ = false;

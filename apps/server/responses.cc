@@ -35,18 +35,17 @@ std::vector<OutputEvent> OutputParser::feed(std::string_view text) { return conv
 
 std::vector<OutputEvent> OutputParser::finish() { return convert(parser_.finish()); }
 
-std::vector<OutputEvent> OutputParser::convert(std::vector<Gemma4Event> evs) {
+std::vector<OutputEvent> OutputParser::convert(std::vector<ember::OutputEvent> evs) {
   using K = OutputEvent::Kind;
   std::vector<OutputEvent> out;
   for (auto& e : evs) {
-    if (e.kind == Gemma4Event::Kind::kText) {
+    if (e.kind == ember::OutputEvent::Kind::kText) {
       // Raw text of an open tool call is not shown: the call comes whole when it closes.
-      if (e.channel != Gemma4Channel::kToolCall)
-        add(out, e.channel == Gemma4Channel::kThought ? K::kReasoning : K::kContent, std::move(e.text));
-    } else if (e.kind == Gemma4Event::Kind::kToolCall) {
+      if (e.channel != OutputChannel::kToolCall)
+        add(out, e.channel == OutputChannel::kThought ? K::kReasoning : K::kContent, std::move(e.text));
+    } else if (e.kind == ember::OutputEvent::Kind::kToolCall) {
       if (e.tool_call) {
-        ToolCall c{e.tool_call->name, e.tool_call->arguments.dump(
-                                          -1, ' ', false, nlohmann::ordered_json::error_handler_t::replace)};
+        ToolCall c{e.tool_call->name, e.tool_call->arguments_json};
         out.push_back({K::kToolCall, {}, std::move(c)});
       } else {
         add(out, K::kContent, "<|tool_call>" + e.text + (e.closed ? "<tool_call|>" : ""));

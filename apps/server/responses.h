@@ -6,11 +6,11 @@
 #include <string>
 
 #include "engine.h"
-#include "text/gemma4_output.h"
+#include "ember/output.hpp"
 
 namespace ember::server {
 
-// The server's view of Gemma 4 output, parsed by src/text/gemma4_output (Gemma4StreamParser):
+// The server's view of Gemma 4 output, parsed by ember::OutputStream (include/ember/output.hpp):
 // answer text, reasoning text and tool calls with their arguments as JSON text (OpenAI sends
 // arguments as a string). A tool call that does not parse comes back as answer text, as the
 // model wrote it (markers included); text after the end of the turn is dropped.
@@ -34,8 +34,8 @@ class OutputParser {
   std::vector<OutputEvent> finish();
 
  private:
-  static std::vector<OutputEvent> convert(std::vector<Gemma4Event> evs);
-  Gemma4StreamParser parser_;
+  static std::vector<OutputEvent> convert(std::vector<ember::OutputEvent> evs);
+  OutputStream parser_;
 };
 
 struct ResponseMeta {

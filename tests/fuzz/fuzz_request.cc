@@ -1,5 +1,5 @@
 // Fuzzes the server's request parser (JSON body -> ParsedRequest) for both endpoints, and its
-// view of Gemma 4 output (OutputParser over src/text/gemma4_output) on the same bytes fed in
+// view of Gemma 4 output (OutputParser over ember::OutputStream) on the same bytes fed in
 // pieces. Bad input must end in ApiError, never a crash. The server sources live in apps/server
 // (not in libember), so they are compiled in.
 #include <cstddef>
