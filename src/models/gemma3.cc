@@ -304,6 +304,7 @@ Gemma3::Gemma3(const std::string& dir, std::unique_ptr<Backend> backend) : backe
   st_ = std::make_shared<SafetensorsCollection>(SafetensorsCollection::open_dir(dir));
   const QuantConfig quant = parse_quant_config(root, cpath);
   WeightBinder binder(*st_, quant, detect_layout(*st_));
+  binder.set_table_name("Gemma 3 text");
   auto bound = binder.bind(gemma3_weight_table(hp_));
   binder.ignore_containing("self_attn.rotary_emb.", "saved RoPE buffer (recomputed from config)");
   report_ = binder.finish(dir, /*skip_towers=*/true);

@@ -108,6 +108,8 @@ class WeightBinder {
   // Binds every slot of `table`; problems are collected, not thrown.
   std::map<std::string, BoundWeight> bind(const std::vector<WeightSlot>& table);
   void add_problem(Problem p) { problems_.push_back(std::move(p)); }
+  // Names the table in "unexpected tensor" problems (default "Gemma 4 text").
+  void set_table_name(std::string name) { table_name_ = std::move(name); }
   // Text tensors whose local key contains `fragment` are accepted and ignored (e.g. saved RoPE
   // buffers), instead of being reported as unclaimed.
   void ignore_containing(const std::string& fragment, const std::string& reason) {
@@ -147,6 +149,7 @@ class WeightBinder {
   std::vector<Problem> problems_;
   std::map<std::string, std::vector<std::string>> storage_;
   std::vector<std::pair<std::string, std::string>> ignore_fragments_;
+  std::string table_name_ = "Gemma 4 text";
 };
 
 // Rows [r0, r0 + n) of a bound matrix, as a Matrix pointing into the same storage (dense or
