@@ -1,9 +1,10 @@
 // Gemma 3 text decoder, from GGUF files as llama.cpp writes them (the demo model, Gemma 3 270M
 // Q4_K_M) and from Hugging Face safetensors (config model_type gemma3_text, or gemma3 with a
-// text_config; weights bound through the shared weight-table binder). Differences from Gemma 4 (gemma4-text.md §8): RMSNorm weights are (1 + w) — the
-// GGUF converter already stores 1 + w —, attention scale query_pre_attn_scalar^-0.5, local
-// (sliding, RoPE base 10000) and global (RoPE base from the file) layers in a 5:1 pattern,
-// no PLE, no KV sharing, no v norm, no final soft-capping unless the file declares it.
+// text_config; weights bound through the shared weight-table binder). Differences from Gemma 4
+// (gemma4-text.md §8): RMSNorm weights are (1 + w) — the GGUF converter already stores 1 + w, the
+// HF loader adds the 1 —, attention scale query_pre_attn_scalar^-0.5, local (sliding, RoPE base
+// 10000) and global layers (5:1 in GGUF files; layer_types in HF configs), no PLE, no KV sharing,
+// no v norm, no final soft-capping unless the checkpoint declares it.
 #include <cmath>
 #include <filesystem>
 #include <sstream>
@@ -221,7 +222,8 @@ Gemma3Hparams parse_hf_hparams(const nlohmann::json& root, const std::string& sr
   Gemma3Hparams h;
   auto ranged = [&](const char* k, int64_t def, int64_t hi) {
     int64_t v = t.get_int(k, def);
-    if (v < 1 || v > hi) t.fail_key(k, "value " + std::to_string(v) + " out of range [1, " + std::to_string(hi) + "]");
+    if (v < 1 || v > hi)
+      t.fail_key(k, "value " + std::to_string(v) + " out of range [1, " + std::to_string(hi) + "]");
     return v;
   };
   h.vocab = ranged("vocab_size", 262208, int64_t(1) << 24);
@@ -269,7 +271,8 @@ Gemma3Hparams parse_hf_hparams(const nlohmann::json& root, const std::string& sr
   }
   sum->bos_id = int32_t(t.get_int("bos_token_id", 2));
   sum->pad_id = int32_t(t.get_int("pad_token_id", 0));
-  for (int64_t id : (r.has("eos_token_id") ? r : t).int_or_list("eos_token_id")) sum->stop_ids.push_back(int32_t(id));
+  for (int64_t id : (r.has("eos_token_id") ? r : t).int_or_list("eos_token_id"))
+    sum->stop_ids.push_back(int32_t(id));
   if (!t.get_bool("tie_word_embeddings", r.get_bool("tie_word_embeddings", true)))
     h.untied_head = true;
   return h;
@@ -316,6 +319,7 @@ Gemma3::Gemma3(const std::string& dir, std::unique_ptr<Backend> backend) : backe
   st_ = std::make_shared<SafetensorsCollection>(SafetensorsCollection::open_dir(dir));
   const QuantConfig quant = parse_quant_config(root, cpath);
   WeightBinder binder(*st_, quant, detect_layout(*st_));
+  binder.set_table_name("Gemma 3 text");
   auto bound = binder.bind(gemma3_weight_table(hp_));
   binder.ignore_containing("self_attn.rotary_emb.", "saved RoPE buffer (recomputed from config)");
   report_ = binder.finish(dir, /*skip_towers=*/true);

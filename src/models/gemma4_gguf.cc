@@ -89,7 +89,8 @@ double partial_factor_from_rope_freqs(const GgufFile& f, int64_t head_dim) {
   const GgufTensor* t = f.find_tensor("rope_freqs.weight");
   if (!t)
     fail(ErrorCode::kInvalidCheckpoint, f.path(),
-         ": tensor 'rope_freqs.weight' is missing (gemma4 full-attention layers need it for proportional RoPE)");
+         ": tensor 'rope_freqs.weight' is missing (gemma4 full-attention layers need it for proportional "
+         "RoPE)");
   const int64_t half = head_dim / 2;
   if (t->ne != std::vector<int64_t>{half})
     fail(ErrorCode::kInvalidCheckpoint, f.path(), ": tensor 'rope_freqs.weight' has shape ", t->shape_str(),
@@ -125,12 +126,14 @@ void check_rope(const GgufFile& f, const Meta& m, int64_t hd_full, int64_t hd_sw
 }
 
 // Per-layer attention shapes -> head_dim / global_head_dim / per_layer_config.
-void attention_fields(const GgufFile& f, const Meta& m, int64_t L, const std::vector<bool>& sliding, json* c) {
+void attention_fields(const GgufFile& f, const Meta& m, int64_t L, const std::vector<bool>& sliding,
+                      json* c) {
   const int64_t hd_full = m.u("attention.key_length"), hd_swa = m.u("attention.key_length_swa");
   if (m.u("attention.value_length") != hd_full)
     m.bad("attention.value_length", "must equal attention.key_length (" + std::to_string(hd_full) + ")");
   if (m.u("attention.value_length_swa") != hd_swa)
-    m.bad("attention.value_length_swa", "must equal attention.key_length_swa (" + std::to_string(hd_swa) + ")");
+    m.bad("attention.value_length_swa",
+          "must equal attention.key_length_swa (" + std::to_string(hd_swa) + ")");
   const auto heads = m.per_layer("attention.head_count", L, 1, 4096);
   if (std::adjacent_find(heads.begin(), heads.end(), std::not_equal_to<>()) != heads.end())
     m.bad("attention.head_count", "differs between layers (not a Gemma 4 model)");
@@ -141,7 +144,8 @@ void attention_fields(const GgufFile& f, const Meta& m, int64_t L, const std::ve
   (*c)["num_key_value_heads"] = kv[0];
   json plc = json::object();
   for (int64_t i = 0; i < L; ++i)
-    plc[std::to_string(i)] = {{"head_dim", sliding[size_t(i)] ? hd_swa : hd_full}, {"num_key_value_heads", kv[size_t(i)]}};
+    plc[std::to_string(i)] = {{"head_dim", sliding[size_t(i)] ? hd_swa : hd_full},
+                              {"num_key_value_heads", kv[size_t(i)]}};
   (*c)["per_layer_config"] = plc;
   const bool has_full = std::find(sliding.begin(), sliding.end(), false) != sliding.end();
   check_rope(f, m, hd_full, hd_swa, has_full);
@@ -184,7 +188,8 @@ void moe_fields(const GgufFile& f, const Meta& m, int64_t L, json* c) {
 // K=V full layers: they own K but have no attn_v (llama.cpp then uses K as V).
 bool k_eq_v_from_tensors(const GgufFile& f, const std::vector<bool>& sliding, int64_t first_shared) {
   for (int64_t i = 0; i < first_shared; ++i)
-    if (!sliding[size_t(i)] && f.find_tensor(blk(i, "attn_k.weight")) && !f.find_tensor(blk(i, "attn_v.weight")))
+    if (!sliding[size_t(i)] && f.find_tensor(blk(i, "attn_k.weight")) &&
+        !f.find_tensor(blk(i, "attn_v.weight")))
       return true;
   return false;
 }
@@ -250,8 +255,9 @@ Gemma4Config gemma4_config_from_gguf(const GgufFile& f) {
     const int64_t Vp = rows_of(f, "per_layer_token_embd.weight");
     if (Vp <= 0)
       fail(ErrorCode::kInvalidCheckpoint, f.path(),
-           ": tensor 'per_layer_token_embd.weight' is missing or not 2-D (embedding_length_per_layer_input is ", P,
-           ")");
+           ": tensor 'per_layer_token_embd.weight' is missing or not 2-D (embedding_length_per_layer_input "
+           "is ",
+           P, ")");
     c["vocab_size_per_layer_input"] = Vp;
   }
   GgufTokenizerData tok;
@@ -350,8 +356,8 @@ class GgufBinder {
         if (t) claim(*t, "ignored", s.role + " — " + s.reason);
       } else if (!t) {
         if (s.need == Need::kRequired)
-          problems_.push_back({"", name, "required tensor is missing", "ggml " + ne_str(ggml_shape(s)), "nothing",
-                               "canonical slot '" + s.name + "'"});
+          problems_.push_back({"", name, "required tensor is missing", "ggml " + ne_str(ggml_shape(s)),
+                               "nothing", "canonical slot '" + s.name + "'"});
       } else {
         bind_one(s, *t, &b);
       }
@@ -381,7 +387,8 @@ class GgufBinder {
                         (problems_.size() > 1 ? "s" : "") + " with the gemma4 tensors:";
       const size_t shown = std::min<size_t>(problems_.size(), 200);
       for (size_t i = 0; i < shown; ++i) msg += "\n  - " + problems_[i].str();
-      if (shown < problems_.size()) msg += "\n  ... and " + std::to_string(problems_.size() - shown) + " more";
+      if (shown < problems_.size())
+        msg += "\n  ... and " + std::to_string(problems_.size() - shown) + " more";
       throw Error(ErrorCode::kInvalidCheckpoint, msg);
     }
     LoadReport rep;
@@ -451,7 +458,8 @@ Gemma4Model load_gemma4_gguf(std::shared_ptr<const GgufFile> f) {
   return m;
 }
 
-std::unique_ptr<LanguageModel> make_gemma4_gguf(std::unique_ptr<GgufFile> file, const ModelLoadOptions& opts) {
+std::unique_ptr<LanguageModel> make_gemma4_gguf(std::unique_ptr<GgufFile> file,
+                                                const ModelLoadOptions& opts) {
   return make_gemma4_from_weights(load_gemma4_gguf(std::shared_ptr<const GgufFile>(std::move(file))), opts);
 }
 

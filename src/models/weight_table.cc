@@ -402,7 +402,7 @@ LoadReport WeightBinder::finish(const std::string& what, bool skip_towers) {
       claim(local, "ignored", frag->second);
       continue;
     }
-    Problem p = problem(&l, "unexpected tensor: not in the Gemma 4 text weight table");
+    Problem p = problem(&l, "unexpected tensor: not in the " + table_name_ + " weight table");
     if (ends_with(local, ".bias"))
       p.hint = "Gemma 4 linears have no bias";
     else if (ends_with(local, ".scales") || ends_with(local, ".biases"))

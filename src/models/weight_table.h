@@ -111,6 +111,8 @@ class WeightBinder {
   void add_problem(Problem p) { problems_.push_back(std::move(p)); }
   // Every tensor claimed from now on (used, ignored, set aside) is reported to `p`.
   void set_progress(LoadProgressReporter* p) { progress_ = p; }
+  // Names the table in "unexpected tensor" problems (default "Gemma 4 text").
+  void set_table_name(std::string name) { table_name_ = std::move(name); }
   // Text tensors whose local key contains `fragment` are accepted and ignored (e.g. saved RoPE
   // buffers), instead of being reported as unclaimed.
   void ignore_containing(const std::string& fragment, const std::string& reason) {
@@ -151,6 +153,7 @@ class WeightBinder {
   std::map<std::string, std::vector<std::string>> storage_;
   std::vector<std::pair<std::string, std::string>> ignore_fragments_;
   LoadProgressReporter* progress_ = nullptr;
+  std::string table_name_ = "Gemma 4 text";
 };
 
 // Rows [r0, r0 + n) of a bound matrix, as a Matrix pointing into the same storage (dense or

@@ -4,12 +4,16 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "ember/error.hpp"
 #include "models/language_model.h"
 #include "util/golden.h"
+#include "util/test_paths.h"
 
 namespace ember {
 namespace {
@@ -52,6 +56,29 @@ TEST(Gemma3Hf, DescribesTheCheckpoint) {
   const std::string d = m->describe(true);
   EXPECT_NE(d.find("layout text-only"), std::string::npos) << d;
   EXPECT_NE(d.find("model.layers.5.self_attn.q_norm.weight"), std::string::npos) << d;
+}
+
+// A config that does not fit the weights: every mismatch is reported at once, naming the tensor.
+TEST(Gemma3Hf, MismatchedConfigListsEveryProblem) {
+  namespace fs = std::filesystem;
+  const std::string dir = testing::make_temp_dir("gemma3_hf");
+  fs::copy_file(kDir + "/model.safetensors", dir + "/model.safetensors");
+  std::ifstream in(kDir + "/config.json");
+  auto cfg = nlohmann::json::parse(in);
+  cfg["intermediate_size"] = 128;  // the checkpoint has 96
+  std::ofstream(dir + "/config.json") << cfg.dump();
+  std::string err;
+  try {
+    load_language_model(dir, ModelLoadOptions{});
+  } catch (const Error& e) {
+    err = e.what();
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidCheckpoint);
+  }
+  fs::remove_all(dir);
+  EXPECT_NE(err.find("18 problems"), std::string::npos) << err;  // gate, up, down x 6 layers
+  EXPECT_NE(err.find("model.layers.0.mlp.down_proj.weight: wrong shape (expected [64, 128], got [64, 96])"),
+            std::string::npos)
+      << err;
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 // tools/gen_gemma4_gguf_fixtures.py from the HF golden fixtures) against the transformers golden
 // logits of their source fixture, against ember's safetensors path on the same source, and
 // corrupted copies against clear errors.
+#include "models/gemma4_gguf.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -17,7 +19,6 @@
 #include "ember/error.hpp"
 #include "io/gguf.h"
 #include "io/npy.h"
-#include "models/gemma4_gguf.h"
 #include "models/language_model.h"
 #include "util/golden.h"
 #include "util/test_paths.h"
@@ -280,7 +281,8 @@ TEST(GgufGemma4Errors, WrongShape) {
   auto b = read_bytes(kGgufDir + "e2b_f32.gguf");
   patch_ne(&b, "blk.3.attn_q_norm.weight", 0, 16);
   const std::string e = load_error(b);
-  EXPECT_NE(e.find("blk.3.attn_q_norm.weight: wrong shape (expected ggml [32], got ggml [16])"), std::string::npos)
+  EXPECT_NE(e.find("blk.3.attn_q_norm.weight: wrong shape (expected ggml [32], got ggml [16])"),
+            std::string::npos)
       << e;
 }
 
@@ -288,7 +290,8 @@ TEST(GgufGemma4Errors, UnknownArchitecture) {
   auto b = read_bytes(kGgufDir + "e2b_bf16.gguf");
   patch_string(&b, "gemma4", "llama9");
   const std::string e = load_error(b);
-  EXPECT_NE(e.find("GGUF architecture \"llama9\" is not supported (supported: gemma3, gemma4)"), std::string::npos)
+  EXPECT_NE(e.find("GGUF architecture \"llama9\" is not supported (supported: gemma3, gemma4)"),
+            std::string::npos)
       << e;
 }
 
@@ -296,8 +299,10 @@ TEST(GgufGemma4Errors, MissingMetadataKey) {
   auto b = read_bytes(kGgufDir + "e2b_bf16.gguf");
   patch_string(&b, "gemma4.attention.sliding_window", "gemma4.attention.sliding_windoX");
   const std::string e = load_error(b);
-  EXPECT_NE(e.find("metadata key 'gemma4.attention.sliding_window': required by the gemma4 architecture but missing"),
-            std::string::npos)
+  EXPECT_NE(
+      e.find(
+          "metadata key 'gemma4.attention.sliding_window': required by the gemma4 architecture but missing"),
+      std::string::npos)
       << e;
 }
 
