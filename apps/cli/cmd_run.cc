@@ -1,4 +1,4 @@
-// ember run MODEL -p "prompt" | -f FILE | (stdin) [--raw] [--system ...] [sampling flags]
+// ember run MODEL -p "prompt" | -f FILE | (stdin) [--raw] [--system ...] [--image FILE ...] [sampling flags]
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <fstream>
@@ -15,6 +15,8 @@ struct RunArgs {
   ember::cli::GenerationFlags g;
   std::string prompt, file;
   bool raw = false;
+  std::vector<std::string> images;
+  int image_tokens = 0;
 };
 
 std::string read_prompt(const RunArgs& a) {
@@ -36,22 +38,35 @@ ember::cli::Command run_cmd("run", [](CLI::App& app) {
   sub->add_option("-p,--prompt", a->prompt, "Prompt text");
   sub->add_option("-f,--file", a->file, "Read the prompt from a file");
   sub->add_flag("--raw", a->raw, "No chat template: tokenize the prompt as plain text with BOS");
+  sub->add_option("--image", a->images, "Image file (PNG/JPEG) shown before the prompt; repeatable");
+  sub->add_option("--image-tokens", a->image_tokens,
+                  "Soft tokens per image: 70, 140, 280 (default), 560, 1120");
   return [a] {
     const std::string prompt = read_prompt(*a);
     auto model = a->g.load_model();
-    std::vector<int32_t> ids;
-    if (a->raw) {
-      ids = model->tokenize(prompt, /*add_bos=*/true, /*parse_special=*/false);
+    std::vector<ember::Media> media;
+    for (const auto& path : a->images) {
+      media.push_back(ember::Media::from_file(path, ember::MediaKind::kImage));
+      media.back().image_tokens = a->image_tokens;
+    }
+    ember::Prompt p;
+    if (a->raw && media.empty()) {
+      p.tokens = model->tokenize(prompt, /*add_bos=*/true, /*parse_special=*/false);
+    } else if (a->raw) {  // base models: "<|image|>" markers, then the text
+      std::string text;
+      for (size_t i = 0; i < media.size(); ++i) text += "<|image|>";
+      p = model->encode_prompt(text + "\n\n" + prompt, media, /*add_bos=*/true);
     } else {
       std::vector<ember::Message> msgs;
       if (!a->g.system.empty()) msgs.push_back({"system", a->g.system});
       msgs.push_back({"user", prompt});
+      msgs.back().images = int(media.size());
       ember::ChatOptions co;
       co.enable_thinking = a->g.think;
-      ids = model->tokenize(model->render_chat(msgs, co), false, true);
+      p = model->encode_prompt(model->render_chat(msgs, co), media);
     }
     auto session = model->new_session();
-    session->prefill(ids);
+    session->prefill(p);
     ember::cli::ThoughtFilter filter(a->g.show_thinking);
     auto res = session->generate(a->g.generate_options(*model), [&](std::string_view text, int32_t) {
       filter.write(text);

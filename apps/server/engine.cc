@@ -117,8 +117,21 @@ void Engine::start(std::shared_ptr<Job> job) {
   a.job = job;
   try {
     // Prefill runs here, between decode steps of the others (chunked prefill is future work).
-    a.session = session_for(job->prompt, &job->cached_tokens);
+    if (job->media.empty()) {
+      a.session = session_for(job->prompt, &job->cached_tokens);
+    } else {  // no prefix reuse: the same placeholder ids may stand for other images
+      a.session = model_->new_session();
+      a.session->prefill(model_->encode_prompt(job->media_text, job->media));
+    }
     a.gen = a.session->begin_generate(job->options);
+  } catch (const Error& e) {  // e.g. a corrupt image: the client's fault
+    std::lock_guard<std::mutex> lock(job->mu);
+    job->finished = true;
+    job->error = e.what();
+    const bool client = e.code() == ErrorCode::kInvalidArgument || e.code() == ErrorCode::kUnsupported;
+    job->error_status = client ? 400 : 500;
+    job->cv.notify_all();
+    return;
   } catch (const std::exception& e) {
     std::lock_guard<std::mutex> lock(job->mu);
     job->finished = true;
