@@ -176,6 +176,17 @@ void check_logits(const std::string& sub, const std::string& ref) {
   std::printf("%s logits vs transformers: %s\n", sub.c_str(), diff.summary().c_str());
   EXPECT_TRUE(diff.within(testing::kGoldenMaxAbsF32)) << diff.summary();
 
+  // Prefill as a session does it: last logits only (YOCO, non-final chunks compute none).
+  auto s4 = lm->new_state(256, 32);
+  ForwardOptions last;
+  last.logits = LogitsMode::kLast;
+  last.soft = &st;
+  std::vector<float> got_last;
+  lm->forward(ids.data(), int64_t(ids.size()), *s4, last, &got_last);
+  const int64_t T = int64_t(ids.size());
+  const auto d_last = testing::compare_logits(got_last.data(), want.data() + (T - 1) * V, 1, V);
+  EXPECT_TRUE(d_last.within(testing::kGoldenMaxAbsF32)) << d_last.summary();
+
   // Without the soft tokens the image positions are pad embeddings: the logits must move.
   auto s2 = lm->new_state(256, 32);
   ForwardOptions plain;
