@@ -1,4 +1,4 @@
-#include "text/gemma4_output.h"
+#include "ember/gemma4_output.hpp"
 
 #include <algorithm>
 #include <cstdlib>
