@@ -15,8 +15,8 @@ install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/ember DESTINATION ${CMAKE_INSTAL
 install(TARGETS ember_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(EXPORT emberTargets NAMESPACE ember:: DESTINATION ${EMBER_CMAKE_DIR})
 
-# A static libember carries its private link dependencies (zlib, CUDA) into the consumer's
-# link, and nlohmann_json and threads are public ones, so emberConfig.cmake must find them.
+# A static libember carries its private link dependencies (zlib, threads, nlohmann_json's
+# interface target, CUDA) into the consumer's link, so emberConfig.cmake must find them.
 set(EMBER_CONFIG_CUDA ${EMBER_CUDA})
 get_target_property(EMBER_LIB_TYPE ember TYPE)
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/emberConfig.cmake.in

@@ -3,7 +3,6 @@
 //   ember.hpp    models, sessions, generation, chat (this file)
 //   text.hpp     a tokenizer or chat template on its own (no weights loaded)
 //   inspect.hpp  checkpoint and GGUF reports (no backend built)
-//   gemma4_output.hpp  parsing model output: thinking, answer, tool calls (whole or streamed)
 //   error.hpp    ember::Error, the one way errors are reported
 //   ember.h      the C API over the same objects, for bindings from other languages
 // Guide: docs/api.md.

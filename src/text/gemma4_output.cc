@@ -1,4 +1,4 @@
-#include "ember/gemma4_output.hpp"
+#include "text/gemma4_output.h"
 
 #include <algorithm>
 #include <cstdlib>

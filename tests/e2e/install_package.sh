@@ -17,7 +17,7 @@ ln -s "$F"/tiny_tokenizer/* "$W/model/"
 
 prefix="$W/prefix"
 cmake --install "$build" --prefix "$prefix" >"$W/install.log"
-for f in include/ember/ember.hpp include/ember/ember.h include/ember/text.hpp include/ember/inspect.hpp include/ember/gemma4_output.hpp \
+for f in include/ember/ember.hpp include/ember/ember.h include/ember/text.hpp include/ember/inspect.hpp \
          include/ember/error.hpp bin/ember; do
   [ -f "$prefix/$f" ] || fail "not installed: $f"
 done

@@ -5,7 +5,7 @@
 #include <string_view>
 
 #include "ember/error.hpp"
-#include "ember/gemma4_output.hpp"
+#include "text/gemma4_output.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);

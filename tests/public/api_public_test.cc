@@ -9,7 +9,6 @@
 #include <vector>
 
 #include "ember/ember.hpp"
-#include "ember/gemma4_output.hpp"
 #include "ember/inspect.hpp"
 #include "ember/text.hpp"
 
@@ -72,16 +71,6 @@ TEST(PublicApi, TokenizerAndTemplateMatchTheModel) {
   EXPECT_EQ(prompt, tpl.render_json(R"({"messages":[{"role":"system","content":"Be brief."},)"
                                     R"({"role":"user","content":"Hi!"}],"enable_thinking":true})"));
   EXPECT_NE(prompt.find("Hi!"), std::string::npos);
-}
-
-TEST(PublicApi, OutputParserSplitsThinkingAnswerAndToolCalls) {
-  const auto o = ember::parse_gemma4_output(
-      "<|channel>thought\nLet me check.<channel|>It is "
-      "<|tool_call>call:get{city:<|\"|>Paris<|\"|>}<tool_call|>");
-  EXPECT_EQ(o.thinking, "Let me check.");
-  ASSERT_EQ(o.tool_calls.size(), 1u);
-  EXPECT_EQ(o.tool_calls[0].name, "get");
-  EXPECT_EQ(o.tool_calls[0].arguments.dump(), R"({"city":"Paris"})");
 }
 
 TEST(PublicApi, ReportsWithoutLoadingABackend) {

@@ -1,7 +1,7 @@
 // Gemma 4 output parsing: thought channel, answer and tool calls, whole-text and streamed
 // (every split of the text into pieces must give the same result), and tool calls rendered by
 // the real chat template parsed back into the same arguments.
-#include "ember/gemma4_output.hpp"
+#include "text/gemma4_output.h"
 
 #include <gtest/gtest.h>
 

@@ -63,8 +63,7 @@ constexpr int64_t kElemChunk = 16 * 1024;  // elementwise ops: min floats per th
 struct MatmulScratch {
   cpu::AffineActs affine;
   cpu::Int8Acts int8;
-  std::vector<uint16_t> bf16;                  // bf16 [T, cols]
-  std::vector<gguf::QuantizedActivation> gguf;  // per token
+  std::vector<uint16_t> bf16;  // bf16 [T, cols]
 };
 MatmulScratch& thread_scratch() {
   thread_local MatmulScratch s;
@@ -120,13 +119,12 @@ void CpuBackend::matmul(const Matrix& W, const float* x, int64_t T, float* y) {
   if (W.format == WeightFormat::kGguf && mode_ == MatmulMode::kFast && gguf::has_q8_dot(W.gguf_type)) {
     // GGUF blocks: activations quantized once per token to the weight type's 8-bit blocks,
     // integer dot products on the blocks in place (llama.cpp's scheme).
-    std::vector<gguf::QuantizedActivation>& acts = thread_scratch().gguf;
-    acts.resize(size_t(T));
-    for (int64_t t = 0; t < T; ++t) gguf::quantize_activation(W.gguf_type, x + t * W.cols, W.cols, acts[size_t(t)]);
+    gguf_acts_.resize(size_t(T));
+    for (int64_t t = 0; t < T; ++t) gguf::quantize_activation(W.gguf_type, x + t * W.cols, W.cols, gguf_acts_[size_t(t)]);
     pool_.parallel_for(
         W.rows,
         [&](int64_t b, int64_t e) {
-          for (int64_t t = 0; t < T; ++t) gguf::gguf_matvec_rows(W, acts[size_t(t)], b, e, y + t * W.rows + b);
+          for (int64_t t = 0; t < T; ++t) gguf::gguf_matvec_rows(W, gguf_acts_[size_t(t)], b, e, y + t * W.rows + b);
         },
         grain);
     return;

@@ -10,11 +10,6 @@
 // piece of text belongs to, so the CLI and the server can show reasoning apart from the answer
 // and hand out tool calls as soon as they close. parse_gemma4_output() does the same on a whole
 // text.
-//
-// Public API (ember/gemma4_output.hpp; uses nlohmann::ordered_json for tool-call arguments, so
-// apps including it need nlohmann-json's headers, which ember::ember / ember.pc provide). The
-// free functions are pure and thread-safe; a Gemma4StreamParser holds one stream's state: use
-// one per generation, from one thread at a time. Results own their data.
 #pragma once
 
 #include <nlohmann/json.hpp>
