@@ -1,9 +1,8 @@
 // A terminal chat over ember's public API: the conversation stays in the session's KV cache,
 // so each turn only computes the new message. Build: see examples/CMakeLists.txt.
 //   ./chat MODEL [SYSTEM_PROMPT]      (one user message per line; /reset, /exit; EOF ends)
-#include <ember/ember.hpp>
-
 #include <cstdio>
+#include <ember/ember.hpp>
 #include <iostream>
 #include <string>
 

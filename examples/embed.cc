@@ -1,9 +1,8 @@
 // Embedding ember in an app: load a model once, then answer a question with a token budget and
 // a stop condition, collecting the text (no terminal I/O in the loop).
 //   ./embed MODEL "QUESTION"
-#include <ember/ember.hpp>
-
 #include <cstdio>
+#include <ember/ember.hpp>
 #include <string>
 #include <vector>
 

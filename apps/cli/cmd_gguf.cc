@@ -18,8 +18,9 @@ struct Options {
 
 int dump(const Options& o) {
   const ember::GgufReport f = ember::read_gguf_report(o.file);
-  std::printf("%s: GGUF v%u, %zu metadata keys, %zu tensors, alignment %u, data at byte %llu\n", o.file.c_str(),
-              f.version, f.metadata.size(), f.tensors.size(), f.alignment, (unsigned long long)f.data_offset);
+  std::printf("%s: GGUF v%u, %zu metadata keys, %zu tensors, alignment %u, data at byte %llu\n",
+              o.file.c_str(), f.version, f.metadata.size(), f.tensors.size(), f.alignment,
+              (unsigned long long)f.data_offset);
   for (const auto& m : f.metadata)
     std::printf("  %-44s %-7s %s\n", m.key.c_str(), m.type.c_str(), m.value.c_str());
   std::map<std::string, std::pair<int, uint64_t>> by_type;  // type -> (count, bytes)

@@ -44,8 +44,8 @@ void print_layers(const CheckpointReport& r) {
                 l.layer_scalar);
 }
 
-// "layers.3.mlp.gate_proj" -> "layers.*.mlp.gate_proj" (GGUF: "blk.3.x" -> "blk.*.x") (with a count per pattern), so the
-// summary reads "which modules at which bits/group" instead of listing every layer.
+// "layers.3.mlp.gate_proj" -> "layers.*.mlp.gate_proj" (GGUF: "blk.3.x" -> "blk.*.x") (with a count per
+// pattern), so the summary reads "which modules at which bits/group" instead of listing every layer.
 std::map<std::string, int> collapse_layers(const std::vector<std::string>& names) {
   std::map<std::string, int> out;
   for (const auto& n : names) {
@@ -82,8 +82,8 @@ void print_storage(const CheckpointReport& r) {
 void print_tensors(const CheckpointReport& r) {
   std::printf("\ntensors:\n");
   for (const auto& t : r.tensors)
-    std::printf("  %-8s %-60s %-5s %-18s %s\n", t.status.c_str(), t.key.c_str(), t.dtype.c_str(), t.shape.c_str(),
-                t.role.c_str());
+    std::printf("  %-8s %-60s %-5s %-18s %s\n", t.status.c_str(), t.key.c_str(), t.dtype.c_str(),
+                t.shape.c_str(), t.role.c_str());
 }
 
 struct Args {
@@ -93,8 +93,10 @@ struct Args {
 
 Command inspect_cmd("inspect", [](CLI::App& app) {
   auto args = std::make_shared<Args>();
-  auto* sub = app.add_subcommand("inspect", "Check a Gemma 4 checkpoint and describe it (a .gguf: its metadata and tensors)");
-  sub->add_option("MODEL_DIR", args->dir, "checkpoint directory (config.json + safetensors) or .gguf file")->required();
+  auto* sub = app.add_subcommand(
+      "inspect", "Check a Gemma 4 checkpoint and describe it (a .gguf: its metadata and tensors)");
+  sub->add_option("MODEL_DIR", args->dir, "checkpoint directory (config.json + safetensors) or .gguf file")
+      ->required();
   sub->add_flag("--tensors", args->tensors, "list every tensor with its role");
   return [args] {
     const CheckpointReport r = inspect_checkpoint(args->dir, args->tensors);

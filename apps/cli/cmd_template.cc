@@ -24,8 +24,9 @@ int run_template(const TemplateArgs& args) {
   if (!f) throw ember::Error(ErrorCode::kIo, "cannot open " + args.input);
   std::ostringstream ss;
   ss << f.rdbuf();
-  const ember::PromptTemplate tpl = args.model_dir.empty() ? ember::PromptTemplate::from_file(args.template_file)
-                                                           : ember::PromptTemplate::from_model(args.model_dir);
+  const ember::PromptTemplate tpl = args.model_dir.empty()
+                                        ? ember::PromptTemplate::from_file(args.template_file)
+                                        : ember::PromptTemplate::from_model(args.model_dir);
   const std::string prompt = tpl.render_json(ss.str(), args.input);
   std::fwrite(prompt.data(), 1, prompt.size(), stdout);
   return 0;

@@ -96,7 +96,8 @@ int run(const Options& o) {
     text = o.args[0];
   } else {
     if (o.args.size() != 2) {
-      throw ember::Error(ember::ErrorCode::kInvalidArgument, "expected MODEL_DIR TEXT (or --tokenizer FILE TEXT)");
+      throw ember::Error(ember::ErrorCode::kInvalidArgument,
+                         "expected MODEL_DIR TEXT (or --tokenizer FILE TEXT)");
     }
     source = o.args[0];
     text = o.args[1];
@@ -128,8 +129,11 @@ int run(const Options& o) {
 ember::cli::Command tokenize_cmd("tokenize", [](CLI::App& app) {
   auto o = std::make_shared<Options>();
   auto* sub = app.add_subcommand("tokenize", "Encode text to token ids (or decode ids with --decode)");
-  sub->add_option("args", o->args, "MODEL_DIR (or MODEL.gguf) TEXT, or TEXT with --tokenizer (TEXT '-' reads stdin)")->required();
-  sub->add_option("--tokenizer", o->tokenizer_file, "tokenizer.json (or .json.gz) to use instead of MODEL_DIR");
+  sub->add_option("args", o->args,
+                  "MODEL_DIR (or MODEL.gguf) TEXT, or TEXT with --tokenizer (TEXT '-' reads stdin)")
+      ->required();
+  sub->add_option("--tokenizer", o->tokenizer_file,
+                  "tokenizer.json (or .json.gz) to use instead of MODEL_DIR");
   sub->add_flag("--ids-only", o->ids_only, "print only the ids, space separated");
   sub->add_flag("--decode", o->decode,
                 "TEXT is a list of ids (comma/space separated): print the decoded text");

@@ -58,10 +58,10 @@ const char* ember_version(void);
 /* ---- Models ---- */
 
 typedef struct ember_model_options {
-  const char* backend;      /* "cpu" (default when NULL) or "cuda" */
-  int threads;              /* 0: one per core */
-  int64_t context_length;   /* per-session KV capacity; 0: the model's maximum */
-  int64_t prefill_chunk;    /* tokens per prefill step (> 0) */
+  const char* backend;    /* "cpu" (default when NULL) or "cuda" */
+  int threads;            /* 0: one per core */
+  int64_t context_length; /* per-session KV capacity; 0: the model's maximum */
+  int64_t prefill_chunk;  /* tokens per prefill step (> 0) */
 } ember_model_options;
 
 /* Fills *options with the defaults (cpu, all cores, context 8192, chunk 512). */
@@ -88,8 +88,8 @@ ember_status ember_detokenize(const ember_model* model, const int32_t* ids, size
 
 /* A chat message for ember_render_chat. */
 typedef struct ember_message {
-  const char* role;     /* "system", "user", "assistant", "tool" (NUL-terminated) */
-  const char* content;  /* NUL-terminated */
+  const char* role;    /* "system", "user", "assistant", "tool" (NUL-terminated) */
+  const char* content; /* NUL-terminated */
 } ember_message;
 /* Renders the model's chat template over messages (thinking off unless enable_thinking). */
 ember_status ember_render_chat(const ember_model* model, const ember_message* messages, size_t n_messages,
@@ -114,14 +114,14 @@ ember_status ember_session_tokens(const ember_session* session, const int32_t** 
 void ember_session_reset(ember_session* session);
 
 typedef struct ember_generate_options {
-  float temperature;     /* 0: greedy */
-  int top_k;             /* 0: off */
-  float top_p;           /* 1: off */
-  float min_p;           /* 0: off */
-  float repeat_penalty;  /* 1: off */
-  int64_t seed;          /* < 0: random */
+  float temperature;    /* 0: greedy */
+  int top_k;            /* 0: off */
+  float top_p;          /* 1: off */
+  float min_p;          /* 0: off */
+  float repeat_penalty; /* 1: off */
+  int64_t seed;         /* < 0: random */
   int64_t max_tokens;
-  int stop_on_eos;       /* stop on the model's end-of-turn / eos ids */
+  int stop_on_eos; /* stop on the model's end-of-turn / eos ids */
 } ember_generate_options;
 
 /* Fills *options with the defaults (temperature 1, no top-k/p, 256 tokens, stop on eos). */

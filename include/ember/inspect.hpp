@@ -20,9 +20,9 @@ namespace ember {
 // One decoder layer as the checkpoint's config and weights define it.
 struct CheckpointLayer {
   int64_t index = 0;
-  std::string type;     // "full" or "sliding"
+  std::string type;  // "full" or "sliding"
   int64_t head_dim = 0, n_kv_heads = 0, mlp_width = 0;
-  std::string kv;       // "own", or "<- N" (KV shared from layer N), with " K=V" when keys are values
+  std::string kv;  // "own", or "<- N" (KV shared from layer N), with " K=V" when keys are values
   double layer_scalar = 1.0;
 };
 
@@ -67,15 +67,15 @@ struct GgufMetadataEntry {
 };
 struct GgufTensorEntry {
   std::string name;
-  std::string type;   // ggml type name ("Q4_K", "F32")
-  std::string shape;  // ggml order (ne[0] first): "[640, 262144]"
+  std::string type;     // ggml type name ("Q4_K", "F32")
+  std::string shape;    // ggml order (ne[0] first): "[640, 262144]"
   uint64_t offset = 0;  // relative to the data section
   uint64_t bytes = 0;
 };
 struct GgufReport {
   std::string path;
   uint32_t version = 0, alignment = 0;
-  uint64_t data_offset = 0;  // absolute byte offset of the data section
+  uint64_t data_offset = 0;                 // absolute byte offset of the data section
   std::vector<GgufMetadataEntry> metadata;  // file order
   std::vector<GgufTensorEntry> tensors;     // file order
 };

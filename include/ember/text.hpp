@@ -63,7 +63,8 @@ class PromptTemplate {
   // "add_generation_prompt": bool (default true), "enable_thinking": bool, "bos_token": str,
   // "eos_token": str, "kwargs": {...}}. Messages may carry content lists, tool_calls,
   // reasoning_content. Errors in the JSON are prefixed with `origin` (e.g. the file name).
-  std::string render_json(std::string_view conversation_json, const std::string& origin = "conversation") const;
+  std::string render_json(std::string_view conversation_json,
+                          const std::string& origin = "conversation") const;
   const std::string& source() const;
 
  private:

@@ -1,13 +1,12 @@
 // The C API (include/ember/ember.h) over the C++ API: every entry point catches every
 // exception and turns it into a status plus a thread-local message, so no C++ exception
 // crosses into C.
-#include "ember/ember.h"
-
 #include <cstring>
 #include <new>
 #include <string>
 #include <vector>
 
+#include "ember/ember.h"
 #include "ember/ember.hpp"
 
 struct ember_model {
@@ -77,9 +76,12 @@ const char* ember_last_error(void) { return g_last_error.c_str(); }
 
 const char* ember_status_name(ember_status s) {
   switch (s) {
-    case EMBER_OK: return "ok";
-    case EMBER_ERR_BUFFER_TOO_SMALL: return "buffer too small";
-    case EMBER_ERR_OUT_OF_MEMORY: return "out of memory";
+    case EMBER_OK:
+      return "ok";
+    case EMBER_ERR_BUFFER_TOO_SMALL:
+      return "buffer too small";
+    case EMBER_ERR_OUT_OF_MEMORY:
+      return "out of memory";
     default:
       if (s >= EMBER_ERR_INVALID_ARGUMENT && s <= EMBER_ERR_INTERNAL)
         return ember::error_code_name(static_cast<ember::ErrorCode>(s));
@@ -133,8 +135,8 @@ ember_status ember_model_get_info(const ember_model* model, ember_model_info* ou
   });
 }
 
-ember_status ember_tokenize(const ember_model* model, const char* text, size_t text_len, int add_bos, int32_t* ids,
-                            size_t capacity, size_t* out_len) {
+ember_status ember_tokenize(const ember_model* model, const char* text, size_t text_len, int add_bos,
+                            int32_t* ids, size_t capacity, size_t* out_len) {
   return guarded([&] {
     require(model && out_len, "ember_tokenize: NULL model or out_len");
     require(text || text_len == 0, "ember_tokenize: text is NULL");
@@ -148,8 +150,8 @@ ember_status ember_tokenize(const ember_model* model, const char* text, size_t t
   });
 }
 
-ember_status ember_detokenize(const ember_model* model, const int32_t* ids, size_t n_ids, char* text, size_t capacity,
-                              size_t* out_len) {
+ember_status ember_detokenize(const ember_model* model, const int32_t* ids, size_t n_ids, char* text,
+                              size_t capacity, size_t* out_len) {
   return guarded([&] {
     require(model && out_len, "ember_detokenize: NULL model or out_len");
     require(ids || n_ids == 0, "ember_detokenize: ids is NULL");
@@ -168,7 +170,8 @@ ember_status ember_render_chat(const ember_model* model, const ember_message* me
     require(text || capacity == 0, "ember_render_chat: text is NULL with a nonzero capacity");
     std::vector<ember::Message> msgs(n_messages);
     for (size_t i = 0; i < n_messages; ++i) {
-      require(messages[i].role && messages[i].content, "ember_render_chat: a message has a NULL role or content");
+      require(messages[i].role && messages[i].content,
+              "ember_render_chat: a message has a NULL role or content");
       msgs[i].role = messages[i].role;
       msgs[i].content = messages[i].content;
     }
@@ -242,8 +245,8 @@ void ember_generate_options_init(ember_generate_options* o) {
 }
 
 ember_status ember_session_generate(ember_session* session, const ember_generate_options* options,
-                                    ember_token_callback callback, void* user_data, ember_stop_reason* out_reason,
-                                    size_t* out_n_tokens) {
+                                    ember_token_callback callback, void* user_data,
+                                    ember_stop_reason* out_reason, size_t* out_n_tokens) {
   return guarded([&] {
     require(session != nullptr, "ember_session_generate: session is NULL");
     ember::GenerateOptions g;
@@ -259,7 +262,9 @@ ember_status ember_session_generate(ember_session* session, const ember_generate
     }
     ember::TokenCallback cb;
     if (callback)
-      cb = [&](std::string_view text, int32_t token) { return callback(text.data(), text.size(), token, user_data) != 0; };
+      cb = [&](std::string_view text, int32_t token) {
+        return callback(text.data(), text.size(), token, user_data) != 0;
+      };
     ember::GenerateResult r = session->session->generate(g, cb);
     if (out_reason) *out_reason = static_cast<ember_stop_reason>(static_cast<int>(r.stop_reason));
     if (out_n_tokens) *out_n_tokens = r.tokens.size();

@@ -30,21 +30,24 @@ std::vector<std::pair<std::string, std::string>> gemma4_summary(const Gemma4Mode
   const Gemma4Config& c = m.cfg;
   const Gemma4TextConfig& t = c.text;
   std::vector<std::pair<std::string, std::string>> out;
-  out.emplace_back("model_type", c.model_type + (c.multimodal ? " (multimodal wrapper; text model loaded)" : ""));
+  out.emplace_back("model_type",
+                   c.model_type + (c.multimodal ? " (multimodal wrapper; text model loaded)" : ""));
   out.emplace_back("layout", m.report.layout);
   out.emplace_back("text model", fmt("hidden %lld, layers %lld, heads %lld, vocab %lld, sliding window %lld",
                                      (long long)t.hidden_size, (long long)t.num_hidden_layers,
                                      (long long)t.num_attention_heads, (long long)t.vocab_size,
                                      (long long)t.sliding_window));
-  out.emplace_back("rope", fmt("sliding %s theta %g; full %s theta %g partial %g", t.rope_sliding.rope_type.c_str(),
-                               t.rope_sliding.theta, t.rope_full.rope_type.c_str(), t.rope_full.theta,
-                               t.rope_full.partial_rotary_factor));
-  out.emplace_back("PLE", c.has_ple() ? fmt("%lld per layer (table [%lld, %lld])", (long long)t.hidden_size_per_layer_input,
+  out.emplace_back("rope",
+                   fmt("sliding %s theta %g; full %s theta %g partial %g", t.rope_sliding.rope_type.c_str(),
+                       t.rope_sliding.theta, t.rope_full.rope_type.c_str(), t.rope_full.theta,
+                       t.rope_full.partial_rotary_factor));
+  out.emplace_back("PLE", c.has_ple() ? fmt("%lld per layer (table [%lld, %lld])",
+                                            (long long)t.hidden_size_per_layer_input,
                                             (long long)t.vocab_size_per_layer_input,
                                             (long long)(t.num_hidden_layers * t.hidden_size_per_layer_input))
                                       : std::string("none"));
-  out.emplace_back("KV sharing", fmt("%lld shared layers (first shared layer %lld)", (long long)t.num_kv_shared_layers,
-                                     (long long)c.first_kv_shared));
+  out.emplace_back("KV sharing", fmt("%lld shared layers (first shared layer %lld)",
+                                     (long long)t.num_kv_shared_layers, (long long)c.first_kv_shared));
   out.emplace_back("MoE", t.enable_moe_block
                               ? fmt("%lld experts, top-%lld, expert width %lld (beside the dense MLP)",
                                     (long long)t.num_experts, (long long)t.top_k_experts,
@@ -52,10 +55,12 @@ std::vector<std::pair<std::string, std::string>> gemma4_summary(const Gemma4Mode
                               : std::string("none"));
   out.emplace_back("K=V", t.attention_k_eq_v ? "yes (full layers)" : "no");
   out.emplace_back("LM head", m.lm_head_tied ? "tied to embed_tokens" : "untied");
-  out.emplace_back("softcap", t.final_logit_softcapping ? std::to_string(*t.final_logit_softcapping) : "none");
+  out.emplace_back("softcap",
+                   t.final_logit_softcapping ? std::to_string(*t.final_logit_softcapping) : "none");
   out.emplace_back("stop tokens", ids_str(c.stop_token_ids()));
   if (c.has_vision || c.has_audio)
-    out.emplace_back("towers", std::string(c.has_vision ? "vision " : "") + (c.has_audio ? "audio" : "") + " (not loaded)");
+    out.emplace_back("towers", std::string(c.has_vision ? "vision " : "") + (c.has_audio ? "audio" : "") +
+                                   " (not loaded)");
   return out;
 }
 
@@ -135,8 +140,10 @@ GgufReport read_gguf_report(const std::string& path) {
   out.version = f->version();
   out.alignment = f->alignment();
   out.data_offset = f->data_offset();
-  for (const auto& [key, v] : f->metadata()) out.metadata.push_back({key, gguf_value_type_name(v.type), v.to_string()});
-  for (const auto& t : f->tensors()) out.tensors.push_back({t.name, t.type_name(), t.shape_str(), t.offset, t.nbytes});
+  for (const auto& [key, v] : f->metadata())
+    out.metadata.push_back({key, gguf_value_type_name(v.type), v.to_string()});
+  for (const auto& t : f->tensors())
+    out.tensors.push_back({t.name, t.type_name(), t.shape_str(), t.offset, t.nbytes});
   return out;
 }
 

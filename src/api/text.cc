@@ -42,8 +42,8 @@ ChatTemplate chat_template_for_path(const std::string& path) {
 void check_token_ids(std::span<const int32_t> ids, size_t vocab_size) {
   for (size_t i = 0; i < ids.size(); ++i)
     if (ids[i] < 0 || size_t(ids[i]) >= vocab_size)
-      fail(ErrorCode::kInvalidArgument, "token id ", ids[i], " at index ", i, " is out of range (vocabulary size ",
-           vocab_size, ")");
+      fail(ErrorCode::kInvalidArgument, "token id ", ids[i], " at index ", i,
+           " is out of range (vocabulary size ", vocab_size, ")");
 }
 
 // ---- TextTokenizer ----

@@ -11,22 +11,22 @@
 #include "ember/ember.h"
 
 static int failures = 0;
-#define CHECK(cond)                                                                  \
-  do {                                                                               \
-    if (!(cond)) {                                                                   \
-      fprintf(stderr, "%s:%d: CHECK failed: %s (last error: %s)\n", __FILE__, __LINE__, #cond, \
-              ember_last_error());                                                   \
-      failures++;                                                                    \
-    }                                                                                \
-  } while (0)
-#define REQUIRE_OK(expr)                                                                       \
+#define CHECK(cond)                                                                            \
   do {                                                                                         \
-    ember_status st_ = (expr);                                                                 \
-    if (st_ != EMBER_OK) {                                                                     \
-      fprintf(stderr, "%s:%d: %s -> %s: %s\n", __FILE__, __LINE__, #expr, ember_status_name(st_), \
+    if (!(cond)) {                                                                             \
+      fprintf(stderr, "%s:%d: CHECK failed: %s (last error: %s)\n", __FILE__, __LINE__, #cond, \
               ember_last_error());                                                             \
-      exit(1);                                                                                 \
+      failures++;                                                                              \
     }                                                                                          \
+  } while (0)
+#define REQUIRE_OK(expr)                                                                          \
+  do {                                                                                            \
+    ember_status st_ = (expr);                                                                    \
+    if (st_ != EMBER_OK) {                                                                        \
+      fprintf(stderr, "%s:%d: %s -> %s: %s\n", __FILE__, __LINE__, #expr, ember_status_name(st_), \
+              ember_last_error());                                                                \
+      exit(1);                                                                                    \
+    }                                                                                             \
   } while (0)
 
 static ember_model* model;

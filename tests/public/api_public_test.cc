@@ -113,18 +113,27 @@ TEST(PublicApi, BadInputIsAnErrorNotAnAbort) {
   const auto tok = ember::TextTokenizer::load(kModel);
   EXPECT_EQ(error_code([&] { tok.decode(std::vector<int32_t>{1, -5}); }), ErrorCode::kInvalidArgument);
   EXPECT_EQ(error_code([&] { tok.piece(1 << 30); }), ErrorCode::kInvalidArgument);
-  EXPECT_EQ(error_code([] { ember::PromptTemplate::from_source("{% for x in %}", "t.jinja"); }), ErrorCode::kTemplate);
+  EXPECT_EQ(error_code([] { ember::PromptTemplate::from_source("{% for x in %}", "t.jinja"); }),
+            ErrorCode::kTemplate);
   const auto tpl = ember::PromptTemplate::from_model(kModel);
-  EXPECT_EQ(error_code([&] { tpl.render_json("{\"messages\": [", "conv.json"); }), ErrorCode::kInvalidArgument);
-  EXPECT_EQ(error_code([&] { tpl.render(std::vector<ember::Message>{{"", "no role"}}); }), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(error_code([&] { tpl.render_json("{\"messages\": [", "conv.json"); }),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(error_code([&] {
+              tpl.render(std::vector<ember::Message>{{"", "no role"}});
+            }),
+            ErrorCode::kInvalidArgument);
   ember::ChatOptions co;
   co.tools_json = "{not json";
-  EXPECT_EQ(error_code([&] { model()->render_chat(std::vector<ember::Message>{{"user", "x"}}, co); }),
+  EXPECT_EQ(error_code([&] {
+              model()->render_chat(std::vector<ember::Message>{{"user", "x"}}, co);
+            }),
             ErrorCode::kInvalidArgument);
-  EXPECT_EQ(error_code([&] { model()->detokenize(std::vector<int32_t>{1 << 30}); }), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(error_code([&] { model()->detokenize(std::vector<int32_t>{1 << 30}); }),
+            ErrorCode::kInvalidArgument);
   EXPECT_NE(error_code([] { ember::inspect_checkpoint(kSource + "/does/not/exist"); }), ErrorCode::kInternal);
-  EXPECT_EQ(error_code([] { ember::read_gguf_report(kSource + "/tests/fixtures/tiny_tokenizer/tokenizer.json"); }),
-            ErrorCode::kCorruptFile);
+  EXPECT_EQ(
+      error_code([] { ember::read_gguf_report(kSource + "/tests/fixtures/tiny_tokenizer/tokenizer.json"); }),
+      ErrorCode::kCorruptFile);
 
   // A session stays usable after rejected input.
   auto s = model()->new_session();

@@ -54,12 +54,24 @@ int64_t min_rows(const Matrix& W) {
 }
 
 constexpr int64_t kElemChunk = 16 * 1024;  // elementwise ops: min floats per thread
+
+// Prepared-activation buffers reused across matmul calls (no allocation per call), one set per
+// CALLING thread: a model's backend is shared by every session, and sessions may run on
+// different threads at once (the public API's contract), so buffers owned by the backend would
+// be resized and overwritten under another thread's matmul. Pool workers only read them while
+// the caller waits in parallel_for.
+struct MatmulScratch {
+  cpu::AffineActs affine;
+  cpu::Int8Acts int8;
+  std::vector<uint16_t> bf16;  // bf16 [T, cols]
+};
+MatmulScratch& thread_scratch() {
+  thread_local MatmulScratch s;
+  return s;
+}
 }  // namespace
 
-CpuBackend::CpuBackend(int threads)
-    : pool_(threads),
-      affine_scratch_(std::make_unique<cpu::AffineActs>()),
-      int8_scratch_(std::make_unique<cpu::Int8Acts>()) {}
+CpuBackend::CpuBackend(int threads) : pool_(threads) {}
 
 CpuBackend::~CpuBackend() = default;
 
@@ -91,7 +103,7 @@ void CpuBackend::matmul(const Matrix& W, const float* x, int64_t T, float* y) {
   if (k && mode_ == MatmulMode::kFast && W.format == WeightFormat::kDense && W.dtype == DType::BF16 &&
       cpu::active_isa() == cpu::Isa::kAvx512 && cpu::cpu_has_avx512_bf16()) {
     // Round the activations to bf16 once (RNE), then bf16 pair dot products.
-    std::vector<uint16_t>& xb = bf16_scratch_;
+    std::vector<uint16_t>& xb = thread_scratch().bf16;
     xb.resize(size_t(T * W.cols));
     pool_.parallel_for(
         T * W.cols,
@@ -128,7 +140,7 @@ void CpuBackend::matmul(const Matrix& W, const float* x, int64_t T, float* y) {
   const cpu::MatmulInt8Fn f =
       mode_ == MatmulMode::kFast ? cpu::select_int8_kernel(W, cpu::active_isa()) : nullptr;
   if (f) {
-    cpu::Int8Acts& a = *int8_scratch_;
+    cpu::Int8Acts& a = thread_scratch().int8;
     cpu::size_acts_int8(W, T, &a);
     pool_.parallel_for(
         T, [&](int64_t b, int64_t e) { cpu::quantize_acts_int8(W, x, b, e, &a); }, tok_grain);
@@ -137,7 +149,7 @@ void CpuBackend::matmul(const Matrix& W, const float* x, int64_t T, float* y) {
     return;
   }
   if (k && cpu::affine_fast_path(W)) {
-    cpu::AffineActs& a = *affine_scratch_;
+    cpu::AffineActs& a = thread_scratch().affine;
     a.T = T, a.cols = W.cols, a.groups = W.cols / W.group_size;
     a.x.resize(size_t(T * W.cols));
     a.gsum.resize(size_t(T * a.groups));

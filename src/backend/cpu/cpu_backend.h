@@ -53,11 +53,11 @@ class CpuBackend final : public Backend {
 
  private:
   ThreadPool pool_;
-  // Prepared-activation buffers reused across matmul calls (no allocation per call).
-  std::unique_ptr<cpu::AffineActs> affine_scratch_;
-  std::unique_ptr<cpu::Int8Acts> int8_scratch_;
-  std::vector<uint16_t> bf16_scratch_;
+  // (matmul's activation scratch is per calling thread, see cpu_backend.cc: sessions on
+  // different threads share this backend.)
   MatmulMode mode_ = MatmulMode::kFast;
+  // TODO(thread-safety): GGUF activations are still per backend (racy when sessions on two
+  // threads run GGUF matmuls at once); move them into cpu_backend.cc's per-thread scratch.
   std::vector<gguf::QuantizedActivation> gguf_acts_;  // per token, reused across calls
 };
 
