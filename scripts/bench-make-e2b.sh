@@ -29,6 +29,9 @@ done
 if [ ! -f "$MODELS/e2b-q8_0.gguf" ]; then
   PYTHONPATH=$LLAMA_CPP/gguf-py python3 "$LLAMA_CPP/convert_hf_to_gguf.py" "$BF16" --outtype q8_0 \
     --outfile "$MODELS/e2b-q8_0.gguf.tmp"
+  # The Gemma 3 tokenizer has 262145 entries, the E2B embedding 262144 rows: llama.cpp refuses
+  # the mismatch, so the extra last token is dropped from the GGUF header (in place).
+  PYTHONPATH=$LLAMA_CPP/gguf-py python3 "$ROOT/tools/fix_gguf_vocab.py" "$MODELS/e2b-q8_0.gguf.tmp"
   mv "$MODELS/e2b-q8_0.gguf.tmp" "$MODELS/e2b-q8_0.gguf"
 fi
 if [ ! -f "$MODELS/e2b-q4_0.gguf" ]; then
