@@ -35,11 +35,17 @@ mkdir -p "$OUT"
 RUNS=$OUT/runs.jsonl
 : >"$RUNS"
 
+wait_for() {  # a model made in the background by bench-make-e2b.sh: wait up to 15 min
+  local i=0
+  while [ ! -e "$1" ] && [ $i -lt 180 ]; do sleep 5; i=$((i + 1)); done
+  [ -e "$1" ] || { echo "missing $1" >&2; exit 1; }
+}
+
 pair_files() {  # pair -> "EMBER_MODEL LLAMA_MODEL"
   case $1 in
     gemma3-270m) g=$(bash "$ROOT/scripts/find-demo-gguf.sh"); echo "$g $g" ;;
     e2b-q8) echo "$MODELS/e2b-mlx-q8 $MODELS/e2b-q8_0.gguf" ;;
-    e2b-q4) echo "$MODELS/e2b-mlx-q4 $MODELS/e2b-q4_0.gguf" ;;
+    e2b-q4) wait_for "$MODELS/e2b-q4_0.gguf"; echo "$MODELS/e2b-mlx-q4 $MODELS/e2b-q4_0.gguf" ;;
     *) echo "unknown pair $1" >&2; exit 2 ;;
   esac
 }
