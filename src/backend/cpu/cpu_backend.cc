@@ -64,6 +64,7 @@ struct MatmulScratch {
   cpu::AffineActs affine;
   cpu::Int8Acts int8;
   std::vector<uint16_t> bf16;  // bf16 [T, cols]
+  std::vector<gguf::QuantizedActivation> gguf;  // per token
 };
 MatmulScratch& thread_scratch() {
   thread_local MatmulScratch s;
@@ -119,16 +120,17 @@ void CpuBackend::matmul(const Matrix& W, const float* x, int64_t T, float* y) {
   if (W.format == WeightFormat::kGguf && mode_ == MatmulMode::kFast && gguf::has_q8_dot(W.gguf_type)) {
     // GGUF blocks: activations quantized once per token to the weight type's 8-bit blocks,
     // integer dot products on the blocks in place (llama.cpp's scheme).
-    gguf_acts_.resize(size_t(T));
+    std::vector<gguf::QuantizedActivation>& acts = thread_scratch().gguf;
+    acts.resize(size_t(T));
     pool_.parallel_for(
         T,
         [&](int64_t b, int64_t e) {
           for (int64_t t = b; t < e; ++t)
-            gguf::quantize_activation(W.gguf_type, x + t * W.cols, W.cols, gguf_acts_[size_t(t)]);
+            gguf::quantize_activation(W.gguf_type, x + t * W.cols, W.cols, acts[size_t(t)]);
         },
         tok_grain);
     pool_.parallel_for(
-        W.rows, [&](int64_t b, int64_t e) { gguf::gguf_matmul_rows(W, gguf_acts_.data(), T, b, e, y, W.rows); },
+        W.rows, [&](int64_t b, int64_t e) { gguf::gguf_matmul_rows(W, acts.data(), T, b, e, y, W.rows); },
         grain);
     return;
   }

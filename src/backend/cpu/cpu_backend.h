@@ -56,9 +56,6 @@ class CpuBackend final : public Backend {
   // (matmul's activation scratch is per calling thread, see cpu_backend.cc: sessions on
   // different threads share this backend.)
   MatmulMode mode_ = MatmulMode::kFast;
-  // TODO(thread-safety): GGUF activations are still per backend (racy when sessions on two
-  // threads run GGUF matmuls at once); move them into cpu_backend.cc's per-thread scratch.
-  std::vector<gguf::QuantizedActivation> gguf_acts_;  // per token, reused across calls
 };
 
 }  // namespace ember
