@@ -1,4 +1,4 @@
-// ember run MODEL -p "prompt" | -f FILE | (stdin) [--raw] [--system ...] [sampling flags]
+// ember run MODEL -p "prompt" | -f FILE | (stdin) [--raw] [--system ...] [--image FILE ...] [sampling flags]
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -18,6 +18,8 @@ struct RunArgs {
   std::string prompt, file;
   bool has_prompt = false;  // -p given (an empty -p "" is a prompt too)
   bool raw = false;
+  std::vector<std::string> images;
+  int image_tokens = 0;
 };
 
 std::string read_prompt(const RunArgs& a) {
@@ -38,20 +40,32 @@ ember::cli::Command run_cmd("run", [](CLI::App& app) {
   auto a = std::make_shared<RunArgs>();
   auto* sub = app.add_subcommand("run", "Generate an answer to one prompt (streamed)");
   a->g.add_to(sub);
-  auto* p = sub->add_option("-p,--prompt", a->prompt, "Prompt text");
+  auto* popt = sub->add_option("-p,--prompt", a->prompt, "Prompt text");
   auto* f = sub->add_option("-f,--file", a->file, "Read the prompt from a file (default: -p, else stdin)");
-  f->excludes(p);
+  f->excludes(popt);
   auto* raw = sub->add_flag("--raw", a->raw, "No chat template: tokenize the prompt as plain text with BOS");
   // The system prompt and the thinking switch live in the chat template.
   raw->excludes(sub->get_option("--system"));
   raw->excludes(sub->get_option("--think"));
-  return [a, p] {
-    a->has_prompt = p->count() > 0;
+  sub->add_option("--image", a->images, "Image file (PNG/JPEG) shown before the prompt; repeatable");
+  sub->add_option("--image-tokens", a->image_tokens,
+                  "Soft tokens per image: 70, 140, 280 (default), 560, 1120");
+  return [a, popt] {
+    a->has_prompt = popt->count() > 0;
     const std::string prompt = read_prompt(*a);
     auto model = a->g.load_model();
-    std::vector<int32_t> ids;
-    if (a->raw) {
-      ids = model->tokenize(prompt, /*add_bos=*/true, /*parse_special=*/false);
+    std::vector<ember::Media> media;
+    for (const auto& path : a->images) {
+      media.push_back(ember::Media::from_file(path, ember::MediaKind::kImage));
+      media.back().image_tokens = a->image_tokens;
+    }
+    ember::Prompt p;
+    if (a->raw && media.empty()) {
+      p.tokens = model->tokenize(prompt, /*add_bos=*/true, /*parse_special=*/false);
+    } else if (a->raw) {  // base models: "<|image|>" markers, then the text
+      std::string text;
+      for (size_t i = 0; i < media.size(); ++i) text += "<|image|>";
+      p = model->encode_prompt(text + "\n\n" + prompt, media, /*add_bos=*/true);
     } else {
       std::vector<ember::Message> msgs;
       auto add = [&](const char* role, const std::string& text) {
@@ -61,14 +75,15 @@ ember::cli::Command run_cmd("run", [](CLI::App& app) {
       };
       if (!a->g.system.empty()) add("system", a->g.system);
       add("user", prompt);
+      msgs.back().images = int(media.size());
       ember::ChatOptions co;
       co.enable_thinking = a->g.think;
-      ids = model->tokenize(model->render_chat(msgs, co), false, true);
+      p = model->encode_prompt(model->render_chat(msgs, co), media);
     }
     const ember::GenerateOptions opts = a->g.generate_options(*model);
     if (a->g.verbose) ember::cli::print_settings(*model, opts);
     auto session = model->new_session();
-    session->prefill(ids);
+    session->prefill(p);
     ember::cli::AnswerPrinter printer(a->g.show_thinking, isatty(1), stdout, a->g.ignore_eos);
     session->generate(opts, [&](std::string_view text, int32_t) { return printer.write(text); });
     printer.finish();

@@ -116,13 +116,30 @@ void Engine::start(std::shared_ptr<Job> job) {
   Active a;
   a.job = job;
   try {
-    a.session = session_for(job->prompt, &a.fed);
-    job->cached_tokens = int64_t(a.fed);
-    if (!opt_.batch) {  // pre-batching behaviour: the whole prompt now, between decode steps
-      a.session->prefill(std::span<const int32_t>(job->prompt).subspan(a.fed));
+    if (!job->media.empty()) {
+      // No prefix reuse (the same placeholder ids may stand for other images), and the tower
+      // plus the prompt run here, between steps of the others, not in the batched forward.
+      a.session = model_->new_session();
+      a.session->prefill(model_->encode_prompt(job->media_text, job->media));
       a.fed = job->prompt.size();
       a.gen = a.session->begin_generate(job->options);
+    } else {
+      a.session = session_for(job->prompt, &a.fed);
+      job->cached_tokens = int64_t(a.fed);
+      if (!opt_.batch) {  // pre-batching behaviour: the whole prompt now, between decode steps
+        a.session->prefill(std::span<const int32_t>(job->prompt).subspan(a.fed));
+        a.fed = job->prompt.size();
+        a.gen = a.session->begin_generate(job->options);
+      }
     }
+  } catch (const Error& e) {  // e.g. a corrupt image: the client's fault
+    std::lock_guard<std::mutex> lock(job->mu);
+    job->finished = true;
+    job->error = e.what();
+    const bool client = e.code() == ErrorCode::kInvalidArgument || e.code() == ErrorCode::kUnsupported;
+    job->error_status = client ? 400 : 500;
+    job->cv.notify_all();
+    return;
   } catch (const std::exception& e) {
     std::lock_guard<std::mutex> lock(job->mu);
     job->finished = true;

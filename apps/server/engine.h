@@ -32,6 +32,10 @@ struct Job {
   // Inputs (immutable after submit).
   std::vector<int32_t> prompt;
   GenerateOptions options;
+  // Images (chat image_url parts): `prompt` is then the unexpanded rendering, and the scheduler
+  // thread encodes media_text + media (the tower uses the model's backend) into a fresh session.
+  std::vector<Media> media;
+  std::string media_text;
   Clock::time_point arrival = Clock::now(), deadline = Clock::time_point::max();
 
   // Set by the HTTP thread when its client went away; the scheduler then drops the sequence.

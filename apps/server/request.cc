@@ -106,8 +106,34 @@ void parse_common(const json& j, ParsedRequest& r) {
     bad("logprobs", "logprobs are not supported");
 }
 
-// OpenAI content: a string, null, or an array of {"type": "text", "text": ...} parts.
-std::string content_text(const json& m, size_t i) {
+// "data:image/png;base64,...." -> the decoded bytes (only data: URLs: the server fetches nothing).
+std::string decode_data_url(const std::string& url, const std::string& param) {
+  if (url.rfind("data:", 0) != 0) bad(param, "only data: URLs (base64 PNG/JPEG) are supported for images");
+  const size_t comma = url.find(',');
+  const std::string head = url.substr(0, std::min(comma, url.size()));
+  if (comma == std::string::npos || head.size() < 7 || head.compare(head.size() - 7, 7, ";base64") != 0)
+    bad(param, "an image data: URL must be base64 (data:image/png;base64,...)");
+  static const std::string kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (size_t i = comma + 1; i < url.size(); ++i) {
+    const char c = url[i];
+    if (c == '=') break;
+    if (c == '\n' || c == '\r' || c == ' ') continue;
+    const size_t v = kAlphabet.find(c);
+    if (v == std::string::npos) bad(param, "invalid base64 in the image data: URL");
+    acc = (acc << 6) | uint32_t(v);
+    bits += 6;
+    if (bits >= 8) bits -= 8, out.push_back(char((acc >> bits) & 0xff));
+  }
+  if (out.empty()) bad(param, "the image data: URL is empty");
+  return out;
+}
+
+// OpenAI content: a string, null, or an array of {"type": "text", "text": ...} and
+// {"type": "image_url", "image_url": {"url": "data:..."}} parts (images go to *media).
+std::string content_text(const json& m, size_t i, int* images, std::vector<Media>* media) {
   const std::string param = "messages[" + std::to_string(i) + "].content";
   const json* c = field(m, "content");
   if (!c) return {};
@@ -117,8 +143,19 @@ std::string content_text(const json& m, size_t i) {
   for (const auto& part : *c) {
     if (!part.is_object()) bad(param, "content parts must be objects");
     const json* type = field(part, "type");
+    if (type && type->is_string() && type->get<std::string>() == "image_url") {
+      const json* iu = field(part, "image_url");
+      const json* url = iu && iu->is_object() ? field(*iu, "url") : iu;
+      if (!url || !url->is_string()) bad(param, "an image_url part needs 'image_url': {'url': 'data:...'}");
+      Media md;
+      md.bytes = decode_data_url(url->get<std::string>(), param);
+      md.source = param + "[" + std::to_string(media->size()) + "] (image_url)";
+      media->push_back(std::move(md));
+      ++*images;
+      continue;
+    }
     if (!type || !type->is_string() || type->get<std::string>() != "text")
-      bad(param, "only text content parts are supported");
+      bad(param, "only text and image_url content parts are supported");
     const json* t = field(part, "text");
     if (!t || !t->is_string()) bad(param, "a text content part needs a string 'text'");
     out += t->get<std::string>();
@@ -171,7 +208,7 @@ void parse_messages(const json& j, ParsedRequest& r) {
     if (msg.role != "system" && msg.role != "developer" && msg.role != "user" && msg.role != "assistant" &&
         msg.role != "tool")
       bad(param + ".role", "unknown role '" + msg.role + "'");
-    msg.content = content_text(m, i);
+    msg.content = content_text(m, i, &msg.images, &r.media);
     if (const json* tc = field(m, "tool_calls")) {
       if (msg.role != "assistant") bad(param + ".tool_calls", "only assistant messages carry tool_calls");
       msg.tool_calls_json = tool_calls_to_ember(*tc, i, call_ids);

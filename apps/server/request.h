@@ -34,6 +34,9 @@ struct ParsedRequest {
   // Chat: the conversation (OpenAI roles mapped onto ember::Message), tools for the template.
   std::vector<Message> messages;
   std::string tools_json;        // JSON array (OpenAI "tools" as sent), empty if none/none chosen
+  // Images of the conversation (OpenAI image_url parts with data: URLs), in message order;
+  // Message::images counts them per message.
+  std::vector<Media> media;
   bool enable_thinking = false;  // chat_template_kwargs.enable_thinking or reasoning_effort
   // Completions: the raw prompt (text, or token ids).
   std::string prompt;

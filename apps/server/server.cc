@@ -52,6 +52,7 @@ class Server {
   void handle(const httplib::Request& req, httplib::Response& res, bool chat);
   void respond(httplib::Response& res, const ParsedRequest& r, std::vector<int32_t> prompt);
   std::vector<int32_t> prompt_of(const ParsedRequest& r);
+  std::string chat_text(const ParsedRequest& r);
 
   std::shared_ptr<Model> model_;
   ServerOptions opt_;
@@ -79,10 +80,14 @@ std::vector<int32_t> Server::prompt_of(const ParsedRequest& r) {
         throw ApiError(400, "prompt token id " + std::to_string(id) + " is out of the vocabulary", "prompt");
     return r.prompt_ids;
   }
+  return model_->tokenize(chat_text(r), false, true);
+}
+
+std::string Server::chat_text(const ParsedRequest& r) {
   ChatOptions co;
   co.enable_thinking = r.enable_thinking;
   co.tools_json = r.tools_json;
-  return model_->tokenize(model_->render_chat(r.messages, co), false, true);
+  return model_->render_chat(r.messages, co);
 }
 
 void Server::handle(const httplib::Request& req, httplib::Response& res, bool chat) {
@@ -118,6 +123,12 @@ void Server::respond(httplib::Response& res, const ParsedRequest& r, std::vector
                    "max_tokens");
   auto job = std::make_shared<Job>();
   job->prompt = std::move(prompt);
+  if (!r.media.empty()) {
+    if (model_->media_token_ids(MediaKind::kImage).soft < 0)
+      throw ApiError(400, "this model does not accept images", "messages");
+    job->media = r.media;
+    job->media_text = chat_text(r);
+  }
   job->options.sampling = sampling_for(r, model_->info().default_sampling);
   job->options.max_tokens = std::min(r.max_tokens.value_or(opt_.max_tokens), opt_.context_length - n);
   job->options.stop = r.stop;

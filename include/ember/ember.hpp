@@ -82,6 +82,32 @@ struct ModelInfo {
   SamplingOptions default_sampling;
 };
 
+// ---- multimodal input (Gemma 4 E2B/E4B) ------------------------------------------------
+enum class MediaKind { kImage, kAudio };
+
+// One image or audio clip, as the bytes of its file.
+struct Media {
+  MediaKind kind = MediaKind::kImage;
+  std::string bytes;     // PNG/JPEG (images), WAV (audio)
+  std::string source;    // names it in error messages (a path, "messages[0].content[1]")
+  int image_tokens = 0;  // image soft-token budget: 70, 140, 280, 560 or 1120; 0 = 280
+  // Reads a file (throws ember::Error kNotFound).
+  static Media from_file(const std::string& path, MediaKind kind = MediaKind::kImage);
+};
+
+// Token ids of a modality's prompt layout: begin <|image> / <|audio>, the soft-token
+// placeholder <|image|> / <|audio|> and end <image|> / <audio|> (-1 when absent).
+struct MediaTokenIds {
+  int32_t begin = -1, soft = -1, end = -1;
+};
+
+// A tokenized prompt with its soft tokens (Model::encode_prompt; Session::prefill).
+struct Prompt {
+  std::vector<int32_t> tokens;     // placeholders expanded: begin, soft × n, end per medium
+  std::vector<float> soft_tokens;  // f32 [n_soft, hidden_size]: row k replaces the embedding of
+                                   // the k-th soft-token placeholder in `tokens`
+};
+
 // A chat message. content is plain text; tool_calls_json (optional) is a JSON array of
 // {"type":"function","function":{"name":..,"arguments":{..}}}; for role "tool", name is the tool.
 struct Message {
@@ -90,6 +116,9 @@ struct Message {
   std::string tool_calls_json;
   std::string name;
   std::string reasoning;  // thinking of an earlier assistant turn (templates usually drop it)
+  // Images / audio clips of this message: rendered as content items in the model card's order
+  // (images, then the text, then audio); Model::encode_prompt binds them to Media in order.
+  int images = 0, audios = 0;
 };
 
 struct ChatOptions {
@@ -163,6 +192,15 @@ class Model : public std::enable_shared_from_this<Model> {
   virtual std::string detokenize(std::span<const int32_t> ids, bool skip_special = false) const = 0;
   virtual std::string token_piece(int32_t id) const = 0;
 
+  // Tokenizes `text` (special tokens parsed) in which each <|image|> / <|audio|> marks where the
+  // next image / audio clip of `media` goes (in order, per kind), encodes them with the model's
+  // towers and expands each marker to begin + n soft placeholders + end. The number of markers
+  // must equal the number of media of each kind; a model without the tower is an error.
+  virtual Prompt encode_prompt(std::string_view text, std::span<const Media> media,
+                               bool add_bos = false) const = 0;
+  // The ids of the image / audio prompt layout (soft == -1: no such tower).
+  virtual MediaTokenIds media_token_ids(MediaKind kind) const = 0;
+
   // Renders the checkpoint's chat template (or the built-in Gemma 4 one).
   virtual std::string render_chat(std::span<const Message> messages, const ChatOptions& options = {}) const = 0;
 
@@ -176,6 +214,9 @@ class Session {
   // Appends tokens to the sequence and computes the logits of the last one. Returns the number
   // of tokens actually computed.
   virtual int64_t prefill(std::span<const int32_t> tokens) = 0;
+  // Appends a prompt with soft tokens (Model::encode_prompt). The cache past the first soft
+  // token is never reused by prefill_reuse (token ids do not identify an image).
+  virtual int64_t prefill(const Prompt& prompt) = 0;
   // Replaces the sequence by `tokens`, keeping the longest prefix already in the cache
   // (prefix reuse: only the new suffix is computed). Returns tokens computed.
   virtual int64_t prefill_reuse(std::span<const int32_t> tokens) = 0;

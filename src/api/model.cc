@@ -106,6 +106,15 @@ ChatInput chat_input_from_messages(std::span<const Message> messages, const Chat
   for (const Message& m : messages) {
     if (m.role.empty()) fail(ErrorCode::kInvalidArgument, "chat message without a role");
     nlohmann::ordered_json j = {{"role", m.role}, {"content", m.content}};
+    if (m.images < 0 || m.audios < 0)
+      fail(ErrorCode::kInvalidArgument, "chat message with a negative media count");
+    if (m.images > 0 || m.audios > 0) {  // content items: images, text, audio (model card order)
+      nlohmann::ordered_json parts = nlohmann::ordered_json::array();
+      for (int i = 0; i < m.images; ++i) parts.push_back({{"type", "image"}});
+      if (!m.content.empty()) parts.push_back({{"type", "text"}, {"text", m.content}});
+      for (int i = 0; i < m.audios; ++i) parts.push_back({{"type", "audio"}});
+      j["content"] = std::move(parts);
+    }
     if (!m.tool_calls_json.empty()) {
       auto calls = nlohmann::ordered_json::parse(m.tool_calls_json, nullptr, false);
       if (calls.is_discarded() || !calls.is_array())

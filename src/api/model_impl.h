@@ -31,6 +31,8 @@ class ModelImpl final : public Model {
   std::string detokenize(std::span<const int32_t> ids, bool skip_special) const override;
   std::string token_piece(int32_t id) const override;
   std::string render_chat(std::span<const Message> messages, const ChatOptions& options) const override;
+  Prompt encode_prompt(std::string_view text, std::span<const Media> media, bool add_bos) const override;
+  MediaTokenIds media_token_ids(MediaKind kind) const override;
   std::unique_ptr<Session> new_session() const override;
 
   const LanguageModel& lm() const { return *lm_; }

@@ -64,12 +64,32 @@ class SessionImpl final : public Session {
       : model_(std::move(model)),
         state_(model_->lm().new_state(model_->context_length(), model_->options().prefill_chunk)) {}
 
-  int64_t prefill(std::span<const int32_t> tokens) override {
+  int64_t prefill(std::span<const int32_t> tokens) override { return prefill_soft(tokens, nullptr); }
+
+  int64_t prefill(const Prompt& prompt) override {
+    const int64_t H = model_->info().hidden_size;
+    if (int64_t(prompt.soft_tokens.size()) % H != 0)
+      fail(ErrorCode::kInvalidArgument, "prefill: soft_tokens holds ", prompt.soft_tokens.size(),
+           " floats, not a multiple of the hidden size ", H);
+    SoftTokens soft{prompt.soft_tokens.data(), int64_t(prompt.soft_tokens.size()) / H};
+    const size_t before = tokens_.size();
+    const int64_t n = prefill_soft(prompt.tokens, soft.n > 0 ? &soft : nullptr);
+    if (soft.n > 0) {  // the first placeholder position: the cache before it stays reusable
+      const auto& ph = model_->lm().summary().soft_token_ids;
+      size_t i = 0;
+      while (i < prompt.tokens.size() && std::find(ph.begin(), ph.end(), prompt.tokens[i]) == ph.end()) ++i;
+      soft_from_ = std::min(soft_from_, before + i);
+    }
+    return n;
+  }
+
+  int64_t prefill_soft(std::span<const int32_t> tokens, const SoftTokens* soft) {
     if (tokens.empty()) return 0;
     auto t0 = Clock::now();
     ForwardOptions fo;
     fo.logits = LogitsMode::kLast;
     fo.yoco = model_->options().yoco;
+    fo.soft = soft;
     model_->lm().forward(tokens.data(), int64_t(tokens.size()), *state_, fo, &logits_);
     tokens_.insert(tokens_.end(), tokens.begin(), tokens.end());
     timings_.prompt_tokens += int64_t(tokens.size());
@@ -81,6 +101,7 @@ class SessionImpl final : public Session {
   int64_t prefill_reuse(std::span<const int32_t> tokens) override {
     size_t common = 0;
     while (common < tokens_.size() && common < tokens.size() && tokens_[common] == tokens[common]) ++common;
+    common = std::min(common, soft_from_);  // the same placeholder ids may hold another image
     // Keep at least one token to recompute so the last logits are fresh.
     if (common == tokens.size() && common > 0) --common;
     if (!truncate(common)) common = 0;
@@ -122,6 +143,7 @@ class SessionImpl final : public Session {
     }
     tokens_.resize(n);
     logits_.clear();
+    if (n <= soft_from_) soft_from_ = kNoSoft;
     return true;
   }
 
@@ -129,6 +151,7 @@ class SessionImpl final : public Session {
     state_->cache.clear();
     tokens_.clear();
     logits_.clear();
+    soft_from_ = kNoSoft;
   }
 
   std::unique_ptr<Session> fork() const override {
@@ -137,6 +160,7 @@ class SessionImpl final : public Session {
     s->tokens_ = tokens_;
     s->logits_ = logits_;
     s->timings_ = timings_;
+    s->soft_from_ = soft_from_;
     return s;
   }
 
@@ -151,6 +175,8 @@ class SessionImpl final : public Session {
   std::vector<int32_t> tokens_;
   std::vector<float> logits_;
   Timings timings_;
+  static constexpr size_t kNoSoft = SIZE_MAX;
+  size_t soft_from_ = kNoSoft;  // position of the first soft token in the cache
 };
 
 // One generation over a SessionImpl, advanced a token at a time (Session::generate steps it to

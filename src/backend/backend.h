@@ -19,6 +19,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/weights.h"
 #include "ops/ops.h"
@@ -84,6 +85,14 @@ class Backend {
   virtual void mul(float* y, const float* x, int64_t n) = 0;                  // y *= x
   virtual void scale(float* y, float s, int64_t n) = 0;                       // y *= s
   virtual void add_scaled(float* y, const float* x, float s, int64_t n) = 0;  // y = (y + x) * s
+  // x = min(max(x, lo), hi) elementwise (the clipped linears of the Gemma 4 towers). The
+  // default goes through host memory; backends may override it.
+  virtual void clamp(float* x, int64_t n, float lo, float hi) {
+    std::vector<float> h(static_cast<size_t>(n));
+    download(h.data(), x, h.size());
+    for (float& v : h) v = v < lo ? lo : (v > hi ? hi : v);
+    upload(x, h.data(), h.size());
+  }
 
   // ---- attention -----------------------------------------------------------------------
   // See ref::attention for shapes and the mask rule (causal, sliding window incl. self,

@@ -53,6 +53,9 @@ struct Piece {
   int64_t n = 0;
   LogitsMode mode = LogitsMode::kLast;
   std::vector<float>* out = nullptr;
+  // Multimodal: f32 [k, hidden] embeddings for the k soft-token placeholders among ids, in
+  // order (null: placeholders keep the pad embedding).
+  const float* soft_rows = nullptr;
 };
 
 // Which rows of the activations h[rows, width] belong to which piece. Rows start as every

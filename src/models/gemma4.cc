@@ -8,6 +8,7 @@
 #include "models/blocks.h"
 #include "models/gemma4_weights.h"
 #include "models/language_model.h"
+#include "vision/gemma4_vision.h"
 
 namespace ember {
 
@@ -33,6 +34,7 @@ class Gemma4 final : public LanguageModel {
   const ModelSummary& summary() const override { return summary_; }
   Backend& backend() const override { return *backend_; }
   std::string describe(bool tensors) const override;
+  const MediaEncoder* media_encoder(MediaKind kind) const override;
   std::unique_ptr<SequenceState> new_state(int64_t max_context, int64_t max_chunk) const override;
   void forward(const int32_t* ids, int64_t T, SequenceState& st, const ForwardOptions& opts,
                std::vector<float>* logits) const override;
@@ -48,9 +50,13 @@ class Gemma4 final : public LanguageModel {
                         const ActivationHook* hook) const;
   void moe_block(const Gemma4Layer& L, const LayerDev& D, const float* r, int64_t T, Scratch& s,
                  float* out) const;
+  bool is_soft_placeholder(int32_t id) const;
+  std::vector<int32_t> embed_ids(const int32_t* ids, int64_t T) const;
+  void place_soft_tokens(std::span<const Piece> pieces, float* h) const;
 
   Gemma4Model w_;
   std::unique_ptr<Backend> backend_;
+  std::unique_ptr<Gemma4VisionTower> vision_;
   ModelSummary summary_;
   std::vector<BackendBuffer> vec_bufs_;
   std::vector<LayerDev> dev_;
@@ -88,6 +94,16 @@ void Gemma4::init(const ModelLoadOptions& opts) {
   if (g.min_p) summary_.min_p = float(*g.min_p);
   if (g.repetition_penalty) summary_.repetition_penalty = float(*g.repetition_penalty);
   if (g.top_k) summary_.top_k = int(*g.top_k);
+  if (cfg.multimodal) {  // Gemma4ForConditionalGeneration: placeholders are replaced (§6)
+    if (cfg.has_vision)
+      summary_.image_ids = {int32_t(cfg.boi_token_id), int32_t(cfg.image_token_id),
+                            int32_t(cfg.eoi_token_id)};
+    if (cfg.has_audio)
+      summary_.audio_ids = {int32_t(cfg.boa_token_id), int32_t(cfg.audio_token_id),
+                            int32_t(cfg.eoa_token_id)};
+    summary_.soft_token_ids = {int32_t(cfg.image_token_id), int32_t(cfg.audio_token_id),
+                               int32_t(cfg.video_token_id)};
+  }
 
   eps_ = float(tc.rms_norm_eps);
   embed_scale_ = dtype_rounded(std::sqrt(float(tc.hidden_size)), w_.embed_tokens, opts.f32_reference);
@@ -99,6 +115,7 @@ void Gemma4::init(const ModelLoadOptions& opts) {
     ple_norm_ = upload_vector(*backend_, w_.per_layer_projection_norm, &vec_bufs_);
   }
   final_norm_ = upload_vector(*backend_, w_.norm, &vec_bufs_);
+  if (w_.vision) vision_ = std::make_unique<Gemma4VisionTower>(w_.vision, *backend_);
   dev_.resize(w_.layers.size());
   for (size_t i = 0; i < w_.layers.size(); ++i) {
     const auto& L = w_.layers[i];
@@ -132,6 +149,13 @@ std::string Gemma4::describe(bool tensors) const {
   return s;
 }
 
+const MediaEncoder* Gemma4::media_encoder(MediaKind kind) const {
+  if (kind != MediaKind::kImage || !w_.cfg.has_vision) return nullptr;
+  if (!vision_)
+    fail(ErrorCode::kInvalidCheckpoint, "the vision tower could not be loaded: ", w_.vision_error);
+  return vision_.get();
+}
+
 std::unique_ptr<SequenceState> Gemma4::new_state(int64_t max_context, int64_t max_chunk) const {
   const auto& cfg = w_.cfg;
   std::vector<LayerCacheSpec> specs(cfg.layers.size());
@@ -149,14 +173,23 @@ std::unique_ptr<SequenceState> Gemma4::new_state(int64_t max_context, int64_t ma
 
 void Gemma4::forward(const int32_t* ids, int64_t T, SequenceState& st, const ForwardOptions& opts,
                      std::vector<float>* logits) const {
+  int64_t placeholders = 0;
+  for (int64_t t = 0; t < T; ++t) placeholders += is_soft_placeholder(ids[t]);
+  const SoftTokens* soft = opts.soft && opts.soft->n > 0 ? opts.soft : nullptr;
+  if (soft && soft->n != placeholders)
+    fail(ErrorCode::kInvalidArgument, "forward: ", soft->n, " soft tokens for ", placeholders,
+         " image/audio placeholder tokens (the counts must match)");
+  int64_t used = 0;  // soft rows consumed by earlier chunks
   forward_in_chunks(
       ids, T, w_.cfg.text.vocab_size, st, opts.logits,
       [&](const int32_t* c, int64_t n, bool want, std::vector<float>* out) {
         const LogitsMode mode = opts.logits == LogitsMode::kAll ? LogitsMode::kAll
                                 : want                          ? LogitsMode::kLast
                                                                 : LogitsMode::kNone;
-        const Piece p{&st, c, n, mode, out};
+        Piece p{&st, c, n, mode, out};
+        p.soft_rows = soft ? soft->rows + used * w_.cfg.text.hidden_size : nullptr;
         run({&p, 1}, &st.scratch, opts);
+        for (int64_t t = 0; t < n; ++t) used += is_soft_placeholder(c[t]);
       },
       logits);
 }
@@ -165,6 +198,33 @@ void Gemma4::forward_batch(std::span<const BatchSeq> seqs, std::vector<BackendBu
                            const ForwardOptions& opts) const {
   const std::vector<Piece> pieces = batch_pieces(seqs, w_.cfg.text.vocab_size);
   run(pieces, scratch, opts);
+}
+
+bool Gemma4::is_soft_placeholder(int32_t id) const {
+  const auto& v = summary_.soft_token_ids;
+  return std::find(v.begin(), v.end(), id) != v.end();
+}
+
+// The ids whose embedding rows are looked up: placeholders take the pad id, for the token
+// embedding (then overwritten by a soft token, if given) and for the per-layer embedding.
+std::vector<int32_t> Gemma4::embed_ids(const int32_t* ids, int64_t T) const {
+  std::vector<int32_t> out(ids, ids + T);
+  for (int32_t& id : out)
+    if (is_soft_placeholder(id)) id = summary_.pad_id;
+  return out;
+}
+
+// h[row] = the piece's k-th soft row for its k-th placeholder (soft tokens are not scaled, §1).
+// Rows are every token of every piece, piece after piece (before YOCO drops any).
+void Gemma4::place_soft_tokens(std::span<const Piece> pieces, float* h) const {
+  const int64_t H = w_.cfg.text.hidden_size;
+  int64_t row = 0;
+  for (const Piece& p : pieces) {
+    int64_t k = 0;
+    for (int64_t t = 0; t < p.n; ++t, ++row)
+      if (p.soft_rows && is_soft_placeholder(p.ids[t]))
+        backend_->upload(h + row * H, p.soft_rows + (k++) * H, size_t(H));
+  }
 }
 
 // ple[T, L, P] = (RMSNorm_P(proj(h0) * H^-0.5) + embed_pl[ids] * sqrt(P)) * 2^-0.5   (§4.3)
@@ -224,9 +284,11 @@ void Gemma4::run(std::span<const Piece> pieces, std::vector<BackendBuffer>* scra
   float* h = s.get(kH, size_t(T * H));  // [rows, H] residual stream
   float* a = s.get(kA, size_t(T * H));
   float* tmp = s.get(kTmp, size_t(T * H));
-  b.embedding_rows(w_.embed_tokens, ids, T, h, embed_scale_);
+  const std::vector<int32_t> eids = embed_ids(ids, T);
+  b.embedding_rows(w_.embed_tokens, eids.data(), T, h, embed_scale_);
+  place_soft_tokens(pieces, h);
   dump_activation(b, opts.hook, "embed", h, T, H);
-  if (cfg.has_ple()) per_layer_inputs(ids, T, h, s, opts.hook);
+  if (cfg.has_ple()) per_layer_inputs(eids.data(), T, h, s, opts.hook);
   float* ple = cfg.has_ple() ? s.get(kPle, 0) : nullptr;  // [T, nL, P], by original row
   float* pg = cfg.has_ple() ? s.get(kPleGate, size_t(T * P)) : nullptr;
 
@@ -369,6 +431,7 @@ std::unique_ptr<LanguageModel> make_gemma4_from_weights(Gemma4Model weights, con
 std::unique_ptr<LanguageModel> make_gemma4(const std::string& dir, const ModelLoadOptions& opts) {
   LoadOptions lo;
   lo.progress = opts.progress;
+  lo.vision = true;
   return make_gemma4_from_weights(load_gemma4(dir, lo), opts);
 }
 

@@ -1,6 +1,7 @@
 #include "models/gemma4_weights.h"
 
 #include "core/status.h"
+#include "vision/gemma4_vision.h"
 
 namespace ember {
 
@@ -199,6 +200,36 @@ Gemma4Layer assemble_layer(Assembler& a, const Gemma4Config& cfg, int64_t i, Moe
   return l;
 }
 
+// Binds the vision tower and folds its tensors into the report (they were "skipped" by the text
+// binder). Problems leave the text model loadable (see Gemma4Model::vision_error).
+void load_vision(Gemma4Model& m, const std::string& dir) {
+  try {
+    const Gemma4VisionConfig vc = parse_gemma4_vision_config(m.cfg.vision_config_json, dir + "/config.json");
+    auto v = std::make_shared<Gemma4VisionWeights>(
+        load_gemma4_vision(m.files, m.cfg.quant, vc, m.cfg.text.hidden_size, dir + " (vision tower)"));
+    std::map<std::string, const TensorReport*> rows;
+    for (const auto& r : v->report.tensors) rows[r.key] = &r;
+    for (auto& r : m.report.tensors) {
+      auto it = rows.find(r.key);
+      if (it == rows.end() || r.status != "skipped") continue;
+      m.report.skipped_bytes -= r.nbytes;
+      r = *it->second;
+      (r.status == "used" ? m.report.used_bytes : m.report.ignored_bytes) += r.nbytes;
+    }
+    for (auto& [k, names] : v->report.storage)
+      m.report.storage[k].insert(m.report.storage[k].end(), names.begin(), names.end());
+    std::erase_if(m.report.notes,
+                  [](const std::string& n) { return n.find(" vision tensors (") != std::string::npos; });
+    m.report.notes.push_back("vision tower: " + std::to_string(vc.num_hidden_layers) + " layers, hidden " +
+                             std::to_string(vc.hidden_size) + ", patch " + std::to_string(vc.patch_size) +
+                             (vc.use_clipped_linears ? ", clipped linears" : ""));
+    m.vision = std::move(v);
+  } catch (const Error& e) {
+    m.vision_error = e.what();
+    m.report.notes.push_back("vision tower NOT loaded (images will be refused): " + m.vision_error);
+  }
+}
+
 }  // namespace
 
 void assemble_gemma4(std::map<std::string, BoundWeight>& bound, MoeForm form, Gemma4Model* m) {
@@ -236,6 +267,7 @@ Gemma4Model load_gemma4(const std::string& dir, const LoadOptions& opts) {
 
   assemble_gemma4(bound, form, &m);
   progress.finish();
+  if (opts.vision && m.cfg.has_vision) load_vision(m, dir);
   return m;
 }
 

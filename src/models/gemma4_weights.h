@@ -57,7 +57,10 @@ struct Gemma4Layer {
 struct LoadOptions {
   bool skip_towers = true;  // text-only load: vision/audio tensors are set aside with a note
   LoadProgressFn progress;  // per tensor bound (may be empty)
+  bool vision = false;      // also bind the vision tower (when config.json has vision_config)
 };
+
+struct Gemma4VisionWeights;
 
 struct Gemma4Model {
   Gemma4Config cfg;
@@ -72,6 +75,10 @@ struct Gemma4Model {
   LoadReport report;
   std::shared_ptr<SafetensorsCollection> files;  // keeps every Matrix's storage mapped
   std::shared_ptr<const GgufFile> gguf;          // same, for a model loaded from GGUF
+  // Vision tower (LoadOptions::vision). A tower that does not fit its table leaves the text model
+  // usable: vision stays null and vision_error holds the problems (reported when an image is given).
+  std::shared_ptr<const Gemma4VisionWeights> vision;
+  std::string vision_error;
 };
 
 // Form of the stacked MoE expert tensors in a checkpoint.

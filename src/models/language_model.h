@@ -13,6 +13,7 @@
 
 #include "backend/backend.h"
 #include "core/load_progress.h"
+#include "ember/ember.hpp"
 #include "runtime/kv_cache.h"
 
 namespace ember {
@@ -43,6 +44,29 @@ struct ModelSummary {
   std::optional<bool> do_sample;
   std::optional<float> temperature, top_p, min_p, repetition_penalty;
   std::optional<int> top_k;
+  // Multimodal prompt layout (Gemma 4 E-series; -1 when the model has no such tower).
+  MediaTokenIds image_ids, audio_ids;
+  // Every placeholder id whose embedding a soft token replaces (image, audio, video); empty for
+  // text-only models.
+  std::vector<int32_t> soft_token_ids;
+};
+
+// Soft tokens of one forward call: row k (host f32 [n, hidden_size]) replaces the token
+// embedding of the k-th position of ids[] whose id is in ModelSummary::soft_token_ids. The
+// per-layer embedding of such a position uses the pad token's row (gemma4-multimodal.md §6).
+// n must equal the number of placeholder positions (checked).
+struct SoftTokens {
+  const float* rows = nullptr;
+  int64_t n = 0;
+};
+
+// A tower plus its projector: turns one image / audio clip into soft tokens of the text width.
+class MediaEncoder {
+ public:
+  virtual ~MediaEncoder() = default;
+  // Soft tokens of `m`: host f32 [n, hidden_size], n = rows.size() / hidden_size.
+  // Throws ember::Error naming m.source on undecodable or unsupported input.
+  virtual std::vector<float> encode(const Media& m) const = 0;
 };
 
 // Activation dumps: name ("layer.3.attn_out", "embed", "final_norm", ...) and [rows, cols].
@@ -53,6 +77,7 @@ struct ForwardOptions {
   LogitsMode logits = LogitsMode::kLast;
   bool yoco = true;  // skip KV-shared layers for all but the last prompt token (kLast only)
   const ActivationHook* hook = nullptr;
+  const SoftTokens* soft = nullptr;  // multimodal soft tokens at placeholder positions (or none)
 };
 
 // One sequence's share of a batched forward (LanguageModel::forward_batch): n new tokens of
@@ -89,6 +114,8 @@ class LanguageModel {
   // Human-readable description of the loaded checkpoint (for `ember inspect`).
   virtual std::string describe(bool tensors) const = 0;
   virtual Backend& backend() const = 0;
+  // The encoder of images / audio, or nullptr when the checkpoint has no such tower.
+  virtual const MediaEncoder* media_encoder(MediaKind) const { return nullptr; }
 };
 
 struct ModelLoadOptions {

@@ -88,8 +88,24 @@ Layout detect_layout(const SafetensorsCollection& st) {
   return l;
 }
 
-WeightBinder::WeightBinder(const SafetensorsCollection& st, const QuantConfig& quant, Layout layout)
-    : st_(st), quant_(quant), layout_(std::move(layout)) {
+WeightBinder::WeightBinder(const SafetensorsCollection& st, const QuantConfig& quant, Layout layout,
+                           SubModel root)
+    : st_(st), quant_(quant), layout_(std::move(layout)), root_(root) {
+  if (root_ != SubModel::kText) {  // a tower: its keys only, `model.` removed
+    for (const auto& [raw, info] : st_.all()) {
+      const KeyRule* rule = nullptr;
+      for (const auto& r : layout_.rules)
+        if (starts_with(raw, r.prefix)) {
+          rule = &r;
+          break;
+        }
+      if (!rule || rule->sub != root_) continue;
+      const bool hf = starts_with(raw, "model.");
+      if (hf) tower_prefix_ = "model.";
+      text_.emplace(hf ? raw.substr(6) : raw, Local{&info, raw});
+    }
+    return;
+  }
   if (layout_.name == "mixed")
     problems_.push_back({"", "(checkpoint)",
                          "holds both HF (model.language_model.*) and MLX (language_model.model.*) text keys",
@@ -121,6 +137,7 @@ const WeightBinder::Local* WeightBinder::find(const std::string& local) const {
 }
 
 std::string WeightBinder::raw_of(const std::string& local) const {
+  if (root_ != SubModel::kText) return tower_prefix_ + local;
   if (starts_with(local, "lm_head."))
     return layout_.name == "mlx-multimodal" ? "language_model." + local : local;
   return layout_.text_prefix + local;
@@ -130,7 +147,7 @@ void WeightBinder::claim(const std::string& local, const std::string& status, co
   const Local* l = find(local);
   if (!l) return;
   TensorReport r;
-  r.key = l->raw, r.file = l->t->file, r.sub = SubModel::kText, r.status = status, r.role = role;
+  r.key = l->raw, r.file = l->t->file, r.sub = root_, r.status = status, r.role = role;
   r.dtype = l->t->dtype, r.shape = l->t->shape, r.nbytes = l->t->nbytes;
   claimed_[l->raw] = std::move(r);
   if (progress_) progress_->tensor_done(l->raw, l->t->nbytes);
@@ -147,7 +164,7 @@ Problem WeightBinder::problem(const Local* at, const std::string& what) const {
 QuantConfig::Lookup WeightBinder::quant_for(const std::string& raw_module,
                                             const std::string& local_module) const {
   auto l = quant_.lookup(raw_module);
-  if (!l.explicit_entry && !layout_.mlx_text_prefix.empty()) {
+  if (!l.explicit_entry && root_ == SubModel::kText && !layout_.mlx_text_prefix.empty()) {
     auto alt = quant_.lookup(layout_.mlx_text_prefix + local_module);
     if (alt.explicit_entry) return alt;
   }
@@ -402,7 +419,9 @@ LoadReport WeightBinder::finish(const std::string& what, bool skip_towers) {
       claim(local, "ignored", frag->second);
       continue;
     }
-    Problem p = problem(&l, "unexpected tensor: not in the " + table_name_ + " weight table");
+    const std::string table =
+        root_ == SubModel::kText ? table_name_ : std::string("Gemma 4 ") + sub_model_name(root_);
+    Problem p = problem(&l, "unexpected tensor: not in the " + table + " weight table");
     if (ends_with(local, ".bias"))
       p.hint = "Gemma 4 linears have no bias";
     else if (ends_with(local, ".scales") || ends_with(local, ".biases"))

@@ -103,7 +103,11 @@ struct MatrixGeom {
 
 class WeightBinder {
  public:
-  WeightBinder(const SafetensorsCollection& st, const QuantConfig& quant, Layout layout);
+  // Binds the tensors of sub-model `root`: text (keys normalized by the layout's text rule; tower
+  // keys are set aside) or one tower (keys with a leading `model.` removed, e.g.
+  // "vision_tower.encoder.layers.0.mlp.up_proj.linear.weight"; every other key is not its concern).
+  WeightBinder(const SafetensorsCollection& st, const QuantConfig& quant, Layout layout,
+               SubModel root = SubModel::kText);
 
   bool has_local(const std::string& local_key) const { return text_.count(local_key) > 0; }
   // Binds every slot of `table`; problems are collected, not thrown.
@@ -145,7 +149,9 @@ class WeightBinder {
   const SafetensorsCollection& st_;
   const QuantConfig& quant_;
   Layout layout_;
-  std::map<std::string, Local> text_;            // local key -> tensor (text sub-model)
+  SubModel root_ = SubModel::kText;
+  std::string tower_prefix_;                     // "model." when the root tower's keys carry it
+  std::map<std::string, Local> text_;            // local key -> tensor (of the root sub-model)
   std::map<std::string, SubModel> towers_;       // raw key -> tower sub-model
   std::vector<std::string> unmatched_;           // raw keys no layout rule accepts
   std::map<std::string, TensorReport> claimed_;  // raw key -> report row
