@@ -1,4 +1,5 @@
-// ember run MODEL -p "prompt" | -f FILE | (stdin) [--raw] [--system ...] [--image FILE ...] [sampling flags]
+// ember run MODEL -p "prompt" | -f FILE | (stdin) [--raw] [--system ...] [--image FILE ...] [--audio WAV ...]
+// [sampling flags]
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -20,6 +21,7 @@ struct RunArgs {
   bool raw = false;
   std::vector<std::string> images;
   int image_tokens = 0;
+  std::vector<std::string> audios;
 };
 
 std::string read_prompt(const RunArgs& a) {
@@ -50,6 +52,8 @@ ember::cli::Command run_cmd("run", [](CLI::App& app) {
   sub->add_option("--image", a->images, "Image file (PNG/JPEG) shown before the prompt; repeatable");
   sub->add_option("--image-tokens", a->image_tokens,
                   "Soft tokens per image: 70, 140, 280 (default), 560, 1120");
+  sub->add_option("--audio", a->audios,
+                  "Audio file (WAV, resampled to 16 kHz) heard after the prompt; repeatable");
   return [a, popt] {
     a->has_prompt = popt->count() > 0;
     const std::string prompt = read_prompt(*a);
@@ -59,13 +63,18 @@ ember::cli::Command run_cmd("run", [](CLI::App& app) {
       media.push_back(ember::Media::from_file(path, ember::MediaKind::kImage));
       media.back().image_tokens = a->image_tokens;
     }
+    const size_t n_images = media.size();
+    for (const auto& path : a->audios)
+      media.push_back(ember::Media::from_file(path, ember::MediaKind::kAudio));
     ember::Prompt p;
     if (a->raw && media.empty()) {
       p.tokens = model->tokenize(prompt, /*add_bos=*/true, /*parse_special=*/false);
     } else if (a->raw) {  // base models: "<|image|>" markers, then the text
       std::string text;
-      for (size_t i = 0; i < media.size(); ++i) text += "<|image|>";
-      p = model->encode_prompt(text + "\n\n" + prompt, media, /*add_bos=*/true);
+      for (size_t i = 0; i < n_images; ++i) text += "<|image|>";
+      std::string audio;  // audio after the text (model card order)
+      for (size_t i = n_images; i < media.size(); ++i) audio += "<|audio|>";
+      p = model->encode_prompt((n_images ? text + "\n\n" : text) + prompt + audio, media, /*add_bos=*/true);
     } else {
       std::vector<ember::Message> msgs;
       auto add = [&](const char* role, const std::string& text) {
@@ -75,7 +84,8 @@ ember::cli::Command run_cmd("run", [](CLI::App& app) {
       };
       if (!a->g.system.empty()) add("system", a->g.system);
       add("user", prompt);
-      msgs.back().images = int(media.size());
+      msgs.back().images = int(n_images);
+      msgs.back().audios = int(media.size() - n_images);
       ember::ChatOptions co;
       co.enable_thinking = a->g.think;
       p = model->encode_prompt(model->render_chat(msgs, co), media);

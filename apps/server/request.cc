@@ -133,7 +133,7 @@ std::string decode_data_url(const std::string& url, const std::string& param) {
 
 // OpenAI content: a string, null, or an array of {"type": "text", "text": ...} and
 // {"type": "image_url", "image_url": {"url": "data:..."}} parts (images go to *media).
-std::string content_text(const json& m, size_t i, int* images, std::vector<Media>* media) {
+std::string content_text(const json& m, size_t i, int* images, int* audios, std::vector<Media>* media) {
   const std::string param = "messages[" + std::to_string(i) + "].content";
   const json* c = field(m, "content");
   if (!c) return {};
@@ -154,8 +154,25 @@ std::string content_text(const json& m, size_t i, int* images, std::vector<Media
       ++*images;
       continue;
     }
+    if (type && type->is_string() && type->get<std::string>() == "input_audio") {
+      // {"type": "input_audio", "input_audio": {"data": "<base64 WAV>", "format": "wav"}}
+      const json* ia = field(part, "input_audio");
+      const json* data = ia && ia->is_object() ? field(*ia, "data") : nullptr;
+      const json* fmt = ia && ia->is_object() ? field(*ia, "format") : nullptr;
+      if (!data || !data->is_string())
+        bad(param, "an input_audio part needs 'input_audio': {'data': '<base64 WAV>'}");
+      if (fmt && (!fmt->is_string() || fmt->get<std::string>() != "wav"))
+        bad(param, "input_audio: only format 'wav' is supported");
+      Media md;
+      md.kind = MediaKind::kAudio;
+      md.bytes = decode_data_url("data:audio/wav;base64," + data->get<std::string>(), param);
+      md.source = param + "[" + std::to_string(media->size()) + "] (input_audio)";
+      media->push_back(std::move(md));
+      ++*audios;
+      continue;
+    }
     if (!type || !type->is_string() || type->get<std::string>() != "text")
-      bad(param, "only text and image_url content parts are supported");
+      bad(param, "only text, image_url and input_audio content parts are supported");
     const json* t = field(part, "text");
     if (!t || !t->is_string()) bad(param, "a text content part needs a string 'text'");
     out += t->get<std::string>();
@@ -208,7 +225,7 @@ void parse_messages(const json& j, ParsedRequest& r) {
     if (msg.role != "system" && msg.role != "developer" && msg.role != "user" && msg.role != "assistant" &&
         msg.role != "tool")
       bad(param + ".role", "unknown role '" + msg.role + "'");
-    msg.content = content_text(m, i, &msg.images, &r.media);
+    msg.content = content_text(m, i, &msg.images, &msg.audios, &r.media);
     if (const json* tc = field(m, "tool_calls")) {
       if (msg.role != "assistant") bad(param + ".tool_calls", "only assistant messages carry tool_calls");
       msg.tool_calls_json = tool_calls_to_ember(*tc, i, call_ids);

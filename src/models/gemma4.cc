@@ -6,6 +6,7 @@
 
 #include "core/status.h"
 #include "models/blocks.h"
+#include "models/gemma4_audio.h"
 #include "models/gemma4_weights.h"
 #include "models/language_model.h"
 #include "vision/gemma4_vision.h"
@@ -57,6 +58,7 @@ class Gemma4 final : public LanguageModel {
   Gemma4Model w_;
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<Gemma4VisionTower> vision_;
+  std::unique_ptr<Gemma4AudioEncoder> audio_;
   ModelSummary summary_;
   std::vector<BackendBuffer> vec_bufs_;
   std::vector<LayerDev> dev_;
@@ -116,6 +118,7 @@ void Gemma4::init(const ModelLoadOptions& opts) {
   }
   final_norm_ = upload_vector(*backend_, w_.norm, &vec_bufs_);
   if (w_.vision) vision_ = std::make_unique<Gemma4VisionTower>(w_.vision, *backend_);
+  if (w_.audio) audio_ = std::make_unique<Gemma4AudioEncoder>(w_.audio, *backend_, opts.f32_reference);
   dev_.resize(w_.layers.size());
   for (size_t i = 0; i < w_.layers.size(); ++i) {
     const auto& L = w_.layers[i];
@@ -150,6 +153,11 @@ std::string Gemma4::describe(bool tensors) const {
 }
 
 const MediaEncoder* Gemma4::media_encoder(MediaKind kind) const {
+  if (kind == MediaKind::kAudio) {
+    if (!w_.cfg.has_audio) return nullptr;
+    if (!audio_) fail(ErrorCode::kInvalidCheckpoint, "the audio tower could not be loaded: ", w_.audio_error);
+    return audio_.get();
+  }
   if (kind != MediaKind::kImage || !w_.cfg.has_vision) return nullptr;
   if (!vision_)
     fail(ErrorCode::kInvalidCheckpoint, "the vision tower could not be loaded: ", w_.vision_error);
@@ -432,6 +440,7 @@ std::unique_ptr<LanguageModel> make_gemma4(const std::string& dir, const ModelLo
   LoadOptions lo;
   lo.progress = opts.progress;
   lo.vision = true;
+  lo.audio = true;
   return make_gemma4_from_weights(load_gemma4(dir, lo), opts);
 }
 

@@ -284,4 +284,22 @@ std::vector<float> gemma4_audio_soft_tokens(const Gemma4AudioTower& tower, Backe
   return gemma4_audio_embed(tower, b, mel);
 }
 
+Gemma4AudioEncoder::Gemma4AudioEncoder(std::shared_ptr<const Gemma4AudioTower> tower, Backend& backend,
+                                       bool exact)
+    : tower_(std::move(tower)) {
+  if (backend.description().rfind("cpu", 0) == 0) {
+    b_ = &backend;
+  } else {
+    own_ = make_backend("cpu");
+    if (exact) own_->set_matmul_mode(MatmulMode::kExact);
+    b_ = own_.get();
+  }
+}
+
+std::vector<float> Gemma4AudioEncoder::encode(const Media& m) const {
+  if (m.kind != MediaKind::kAudio) fail(ErrorCode::kInvalidArgument, m.source, ": not an audio clip");
+  return gemma4_audio_soft_tokens(*tower_, *b_, reinterpret_cast<const uint8_t*>(m.bytes.data()),
+                                  m.bytes.size(), m.source.empty() ? std::string("<audio>") : m.source);
+}
+
 }  // namespace ember

@@ -19,6 +19,7 @@
 #include "io/safetensors.h"
 #include "media/audio_features.h"
 #include "models/gemma4_config.h"
+#include "models/language_model.h"
 #include "models/weight_table.h"
 
 namespace ember {
@@ -115,5 +116,19 @@ std::vector<float> gemma4_audio_embed(const Gemma4AudioTower& tower, Backend& b,
 // the input in errors. Returns f32 [n, text_hidden].
 std::vector<float> gemma4_audio_soft_tokens(const Gemma4AudioTower& tower, Backend& b, const uint8_t* wav,
                                             size_t size, const std::string& source);
+
+// The model's audio encoder (MediaEncoder): WAV bytes of a Media -> soft tokens. The tower runs on
+// host memory: with a host (CPU) backend it uses that backend (and its matmul mode), otherwise a
+// private CPU backend.
+class Gemma4AudioEncoder final : public MediaEncoder {
+ public:
+  Gemma4AudioEncoder(std::shared_ptr<const Gemma4AudioTower> tower, Backend& backend, bool exact);
+  std::vector<float> encode(const Media& m) const override;
+
+ private:
+  std::shared_ptr<const Gemma4AudioTower> tower_;
+  std::unique_ptr<Backend> own_;
+  Backend* b_ = nullptr;
+};
 
 }  // namespace ember

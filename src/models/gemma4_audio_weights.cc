@@ -216,6 +216,7 @@ Gemma4AudioTower load_gemma4_audio(std::shared_ptr<SafetensorsCollection> files,
   a.files = files;
   const Layout layout = audio_layout(*files);
   WeightBinder binder(*files, cfg.quant, layout);
+  binder.set_table_name("Gemma 4 audio");
   auto bound = binder.bind(gemma4_audio_weight_table(a.cfg, a.text_hidden));
   std::vector<std::string> conv_problems;
   const std::string prefix = layout.text_prefix;
@@ -231,15 +232,7 @@ Gemma4AudioTower load_gemma4_audio(std::shared_ptr<SafetensorsCollection> files,
                               prefix, {H, 1, a.cfg.conv_kernel_size}, &probs);
     for (const auto& p : probs) binder.add_problem({"", "", p, "", "", ""});
   }
-  try {
-    a.report = binder.finish("audio tower", /*skip_towers=*/true);
-  } catch (const Error& e) {
-    // The binder words unclaimed tensors for the text table; say which table this is.
-    std::string msg = e.what();
-    for (size_t pos; (pos = msg.find("Gemma 4 text weight table")) != std::string::npos;)
-      msg.replace(pos, 25, "Gemma 4 audio weight table");
-    throw Error(e.code(), msg);
-  }
+  a.report = binder.finish("audio tower", /*skip_towers=*/true);
   Pick p{bound};
   a.norm0 = p.vec(sp + "layer0.norm");
   a.norm1 = p.vec(sp + "layer1.norm");

@@ -1,6 +1,7 @@
 #include "models/gemma4_weights.h"
 
 #include "core/status.h"
+#include "models/gemma4_audio.h"
 #include "vision/gemma4_vision.h"
 
 namespace ember {
@@ -230,6 +231,35 @@ void load_vision(Gemma4Model& m, const std::string& dir) {
   }
 }
 
+// Binds the audio tower and folds its rows into the report (the text binder "skipped" them).
+// Problems leave the text model loadable (Gemma4Model::audio_error is reported when audio is given).
+void load_audio(Gemma4Model& m) {
+  try {
+    auto a = std::make_shared<Gemma4AudioTower>(load_gemma4_audio(m.files, m.cfg));
+    std::map<std::string, const TensorReport*> rows;
+    for (const auto& r : a->report.tensors) rows[r.key] = &r;
+    for (auto& r : m.report.tensors) {
+      auto it = rows.find(r.key);
+      if (it == rows.end() || r.status != "skipped") continue;
+      m.report.skipped_bytes -= r.nbytes;
+      r = *it->second;
+      r.sub = SubModel::kAudio;
+      (r.status == "used" ? m.report.used_bytes : m.report.ignored_bytes) += r.nbytes;
+    }
+    for (auto& [k, names] : a->report.storage)
+      m.report.storage[k].insert(m.report.storage[k].end(), names.begin(), names.end());
+    std::erase_if(m.report.notes,
+                  [](const std::string& n) { return n.find(" audio tensors (") != std::string::npos; });
+    m.report.notes.push_back("audio tower: " + std::to_string(a->cfg.num_hidden_layers) +
+                             " conformer layers, hidden " + std::to_string(a->cfg.hidden_size) +
+                             (a->cfg.use_clipped_linears ? ", clipped linears" : ""));
+    m.audio = std::move(a);
+  } catch (const Error& e) {
+    m.audio_error = e.what();
+    m.report.notes.push_back("audio tower NOT loaded (audio will be refused): " + m.audio_error);
+  }
+}
+
 }  // namespace
 
 void assemble_gemma4(std::map<std::string, BoundWeight>& bound, MoeForm form, Gemma4Model* m) {
@@ -268,6 +298,7 @@ Gemma4Model load_gemma4(const std::string& dir, const LoadOptions& opts) {
   assemble_gemma4(bound, form, &m);
   progress.finish();
   if (opts.vision && m.cfg.has_vision) load_vision(m, dir);
+  if (opts.audio && m.cfg.has_audio) load_audio(m);
   return m;
 }
 

@@ -57,10 +57,12 @@ struct Gemma4Layer {
 struct LoadOptions {
   bool skip_towers = true;  // text-only load: vision/audio tensors are set aside with a note
   LoadProgressFn progress;  // per tensor bound (may be empty)
-  bool vision = false;      // also bind the vision tower (when config.json has vision_config)
+  bool vision = false;
+  bool audio = false;  // also bind the audio tower (when config.json has audio_config)      // also bind the vision tower (when config.json has vision_config)
 };
 
 struct Gemma4VisionWeights;
+struct Gemma4AudioTower;
 
 struct Gemma4Model {
   Gemma4Config cfg;
@@ -79,6 +81,9 @@ struct Gemma4Model {
   // usable: vision stays null and vision_error holds the problems (reported when an image is given).
   std::shared_ptr<const Gemma4VisionWeights> vision;
   std::string vision_error;
+  // Audio tower (LoadOptions::audio), same policy as the vision tower.
+  std::shared_ptr<const Gemma4AudioTower> audio;
+  std::string audio_error;
 };
 
 // Form of the stacked MoE expert tensors in a checkpoint.

@@ -357,3 +357,23 @@ TEST(ServerOutput, PiecesEqualWhole) {
 }
 
 }  // namespace
+
+namespace {
+TEST(ServerAudio, InputAudioPartsBecomeAudioMedia) {
+  // "UklGRg==" is base64 of "RIFF": decoding happens here, WAV validation in the audio encoder.
+  auto r = parse_chat_request(R"({"model":"m","messages":[{"role":"user","content":[
+    {"type":"text","text":"What is said?"},
+    {"type":"input_audio","input_audio":{"data":"UklGRg==","format":"wav"}}]}]})");
+  ASSERT_EQ(r.media.size(), 1u);
+  EXPECT_EQ(r.media[0].kind, ember::MediaKind::kAudio);
+  EXPECT_EQ(r.media[0].bytes, "RIFF");
+  EXPECT_EQ(r.messages[0].audios, 1);
+  EXPECT_EQ(r.messages[0].content, "What is said?");
+  EXPECT_THROW(parse_chat_request(R"({"model":"m","messages":[{"role":"user","content":[
+    {"type":"input_audio","input_audio":{"data":"UklGRg==","format":"mp3"}}]}]})"),
+               ApiError);
+  EXPECT_THROW(parse_chat_request(R"({"model":"m","messages":[{"role":"user","content":[
+    {"type":"input_audio","input_audio":{}}]}]})"),
+               ApiError);
+}
+}  // namespace
