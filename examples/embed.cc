@@ -3,6 +3,7 @@
 //   ./embed MODEL "QUESTION"
 #include <cstdio>
 #include <ember/ember.hpp>
+#include <ember/output.hpp>
 #include <string>
 #include <vector>
 
@@ -18,11 +19,18 @@ int main(int argc, char** argv) {
     ember::GenerateOptions gen;
     gen.sampling.temperature = 0;  // greedy: reproducible answers
     gen.max_tokens = 64;
+    ember::OutputStream out;  // splits the answer from the thought channel and tool calls
     std::string answer;
-    session->generate(gen, [&](std::string_view text, int32_t) {
-      answer += text;
+    auto take = [&](const std::vector<ember::OutputEvent>& events) {
+      for (const auto& e : events) {
+        if (e.kind == ember::OutputEvent::Kind::kEnd) return false;  // the model ended its turn
+        if (e.kind == ember::OutputEvent::Kind::kText && e.channel == ember::OutputChannel::kAnswer)
+          answer += e.text;
+      }
       return answer.size() < 2000;  // the app decides when to stop
-    });
+    };
+    session->generate(gen, [&](std::string_view text, int32_t) { return take(out.feed(text)); });
+    take(out.finish());
     std::printf("%s\n", answer.c_str());
   } catch (const ember::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());

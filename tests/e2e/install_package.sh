@@ -3,7 +3,7 @@
 # (slow: configures and builds the examples out of tree, ~30 s on 2 cores.)
 # `cmake --install` into a temporary prefix, then build examples/ against the INSTALLED
 # package (find_package(ember) with CMAKE_PREFIX_PATH) and run them on the tiny fixture model;
-# embed's greedy answer must equal `ember run`'s. Also builds embed.cc and the C API test
+# embed's greedy answer (answer channel, up to the end of the turn) must equal `ember run`'s. Also builds embed.cc and the C API test
 # (as C) with pkg-config alone.
 set -euo pipefail
 : "${EMBER_BIN:?}" "${EMBER_SOURCE_DIR:?}" "${EMBER_WORK:?}"
