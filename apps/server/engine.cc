@@ -137,7 +137,7 @@ void Engine::start(std::shared_ptr<Job> job) {
     job->finished = true;
     job->error = e.what();
     const bool client = e.code() == ErrorCode::kInvalidArgument || e.code() == ErrorCode::kUnsupported;
-    job->error_status = client ? 400 : 500;
+    job->error_status = client ? 400 : e.code() == ErrorCode::kResourceExhausted ? 503 : 500;
     job->cv.notify_all();
     return;
   } catch (const std::exception& e) {

@@ -40,6 +40,7 @@ typedef enum ember_status {
   EMBER_ERR_UNSUPPORTED = 6,
   EMBER_ERR_TEMPLATE = 7,
   EMBER_ERR_INTERNAL = 8,
+  EMBER_ERR_RESOURCE_EXHAUSTED = 9, /* a configured limit (kv_memory_limit) would be exceeded */
   /* C API only. */
   EMBER_ERR_BUFFER_TOO_SMALL = 100,
   EMBER_ERR_OUT_OF_MEMORY = 101
@@ -62,6 +63,7 @@ typedef struct ember_model_options {
   int threads;            /* 0: one per core */
   int64_t context_length; /* per-session KV capacity; 0: the model's maximum */
   int64_t prefill_chunk;  /* tokens per prefill step (> 0) */
+  int64_t kv_memory_limit; /* bytes for all sessions' KV caches at full context; 0: no limit */
 } ember_model_options;
 
 /* Fills *options with the defaults (cpu, all cores, context 8192, chunk 512). */

@@ -54,6 +54,12 @@ struct ModelOptions {
   int64_t prefill_chunk = 512;     // tokens per prefill step
   bool f32_reference = false;      // transformers-float32 numerics (exact scale constants)
   bool yoco = true;  // YOCO fast prefill: KV-shared layers compute only the last prompt row
+  // Memory limit for the KV caches of all live sessions of this model together, in bytes
+  // (0: none). Each session reserves its cache's size at full context_length when it is created
+  // (new_session, fork) and releases it when destroyed; a session that would not fit is refused
+  // with ErrorCode::kResourceExhausted, so memory never runs out in the middle of a generation.
+  // The weights are memory-mapped and not counted.
+  int64_t kv_memory_limit = 0;
   // Called on the loading thread as the checkpoint's tensors are validated and bound.
   std::function<void(const LoadProgress&)> on_progress;
 };
@@ -222,6 +228,9 @@ class Session {
   virtual int64_t prefill_reuse(std::span<const int32_t> tokens) = 0;
   // Logits of the last position (after prefill or generate).
   virtual std::span<const float> logits() const = 0;
+  // Bytes this session's KV cache takes at full context (what it reserves of
+  // ModelOptions::kv_memory_limit).
+  virtual size_t kv_bytes() const = 0;
   // Float32 logits of every position of `tokens` appended to the sequence ([T, vocab]);
   // no YOCO. dump (optional) receives named intermediate activations.
   virtual std::vector<float> logits_all(

@@ -19,6 +19,7 @@ enum class ErrorCode {
   kUnsupported,          // recognized but not implemented (a quant mode, a tokenizer type)
   kTemplate,             // chat template syntax or runtime error
   kInternal,             // a bug in ember
+  kResourceExhausted,    // a configured limit would be exceeded (e.g. ModelOptions::kv_memory_limit)
 };
 
 const char* error_code_name(ErrorCode code);

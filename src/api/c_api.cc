@@ -19,7 +19,8 @@ struct ember_session {
 namespace {
 
 static_assert(int(ember::ErrorCode::kInvalidArgument) == EMBER_ERR_INVALID_ARGUMENT &&
-              int(ember::ErrorCode::kInternal) == EMBER_ERR_INTERNAL);
+              int(ember::ErrorCode::kInternal) == EMBER_ERR_INTERNAL &&
+              int(ember::ErrorCode::kResourceExhausted) == EMBER_ERR_RESOURCE_EXHAUSTED);
 static_assert(int(ember::StopReason::kEos) == EMBER_STOP_EOS &&
               int(ember::StopReason::kContextFull) == EMBER_STOP_CONTEXT_FULL);
 
@@ -83,7 +84,7 @@ const char* ember_status_name(ember_status s) {
     case EMBER_ERR_OUT_OF_MEMORY:
       return "out of memory";
     default:
-      if (s >= EMBER_ERR_INVALID_ARGUMENT && s <= EMBER_ERR_INTERNAL)
+      if (s >= EMBER_ERR_INVALID_ARGUMENT && s <= EMBER_ERR_RESOURCE_EXHAUSTED)
         return ember::error_code_name(static_cast<ember::ErrorCode>(s));
       return "unknown status";
   }
@@ -98,6 +99,7 @@ void ember_model_options_init(ember_model_options* o) {
   o->threads = d.threads;
   o->context_length = d.context_length;
   o->prefill_chunk = d.prefill_chunk;
+  o->kv_memory_limit = d.kv_memory_limit;
 }
 
 ember_status ember_model_load(const char* path, const ember_model_options* options, ember_model** out) {
@@ -111,6 +113,7 @@ ember_status ember_model_load(const char* path, const ember_model_options* optio
       o.threads = options->threads;
       o.context_length = options->context_length;
       o.prefill_chunk = options->prefill_chunk;
+      o.kv_memory_limit = options->kv_memory_limit;
     }
     require(o.threads >= 0, "ember_model_load: threads must be >= 0");
     auto m = std::make_unique<ember_model>();

@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 
 #include "api/model_impl.h"
+
+#include <cstdio>
 #include "core/status.h"
 #include "io/npy.h"
 
@@ -88,6 +90,31 @@ std::vector<int32_t> ModelImpl::tokenize(std::string_view text, bool add_bos, bo
 // as in HF; ids beyond both are a caller's error.
 size_t ModelImpl::vocab_limit() const {
   return std::max(tokenizer().vocab_size(), size_t(std::max<int64_t>(info_.vocab_size, 0)));
+}
+
+void ModelImpl::reserve_kv(size_t bytes) const {
+  const int64_t limit = options_.kv_memory_limit;
+  std::lock_guard<std::mutex> lock(kv_mu_);
+  if (limit > 0 && kv_reserved_ + bytes > size_t(limit)) {
+    auto mib = [](size_t b) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.1f", double(b) / (1024.0 * 1024.0));
+      return std::string(buf);
+    };
+    fail(ErrorCode::kResourceExhausted, "new session: its KV cache at full context (", context_, " tokens) needs ",
+         mib(bytes), " MiB, and ", kv_sessions_, " live session(s) hold ",
+         mib(kv_reserved_), " MiB of the kv_memory_limit of ",
+         mib(size_t(limit)),
+         " MiB (close a session, lower context_length or raise the limit)");
+  }
+  kv_reserved_ += bytes;
+  ++kv_sessions_;
+}
+
+void ModelImpl::release_kv(size_t bytes) const {
+  std::lock_guard<std::mutex> lock(kv_mu_);
+  kv_reserved_ -= std::min(bytes, kv_reserved_);
+  --kv_sessions_;
 }
 
 std::string ModelImpl::detokenize(std::span<const int32_t> ids, bool skip_special) const {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -40,6 +41,10 @@ class ModelImpl final : public Model {
   const ModelOptions& options() const { return options_; }
   int64_t context_length() const { return context_; }
   size_t vocab_limit() const;
+  // ModelOptions::kv_memory_limit accounting: reserves `bytes` for a new session or throws
+  // kResourceExhausted; release() gives them back when the session is destroyed.
+  void reserve_kv(size_t bytes) const;
+  void release_kv(size_t bytes) const;
 
  private:
   ModelOptions options_;
@@ -49,6 +54,9 @@ class ModelImpl final : public Model {
   std::string tokenizer_error_;
   std::optional<ChatTemplate> template_;
   int64_t context_ = 0;
+  mutable std::mutex kv_mu_;
+  mutable size_t kv_reserved_ = 0;  // bytes reserved by live sessions
+  mutable int64_t kv_sessions_ = 0;
 };
 
 }  // namespace ember

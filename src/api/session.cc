@@ -62,7 +62,12 @@ class SessionImpl final : public Session {
  public:
   explicit SessionImpl(std::shared_ptr<const ModelImpl> model)
       : model_(std::move(model)),
-        state_(model_->lm().new_state(model_->context_length(), model_->options().prefill_chunk)) {}
+        state_(model_->lm().new_state(model_->context_length(), model_->options().prefill_chunk)),
+        kv_reserved_(state_->cache.max_bytes()) {
+    model_->reserve_kv(kv_reserved_);  // throws (before the session exists) when over the limit
+  }
+  ~SessionImpl() override { model_->release_kv(kv_reserved_); }
+  size_t kv_bytes() const override { return kv_reserved_; }
 
   int64_t prefill(std::span<const int32_t> tokens) override { return prefill_soft(tokens, nullptr); }
 
@@ -172,6 +177,7 @@ class SessionImpl final : public Session {
   friend struct BatchRunner;
   std::shared_ptr<const ModelImpl> model_;
   std::unique_ptr<SequenceState> state_;
+  size_t kv_reserved_ = 0;  // ModelOptions::kv_memory_limit share, released in the destructor
   std::vector<int32_t> tokens_;
   std::vector<float> logits_;
   Timings timings_;

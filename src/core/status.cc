@@ -12,6 +12,7 @@ const char* error_code_name(ErrorCode code) {
     case ErrorCode::kUnsupported: return "unsupported";
     case ErrorCode::kTemplate: return "template error";
     case ErrorCode::kInternal: return "internal error";
+    case ErrorCode::kResourceExhausted: return "resource limit";
   }
   return "error";
 }

@@ -136,6 +136,13 @@ void KvCache::clear() {
   n_tokens_ = 0;
 }
 
+size_t KvCache::max_bytes() const {
+  size_t n = 0;
+  for (auto& l : layers_)
+    if (l) n += l->max_bytes();
+  return n;
+}
+
 size_t KvCache::bytes() const {
   size_t n = 0;
   for (auto& l : layers_)

@@ -46,6 +46,10 @@ class LayerCache {
   bool truncate(int32_t n);
   void clear();
   size_t bytes() const { return 2 * size_t(capacity_) * row_floats() * sizeof(float); }
+  // bytes() at the longest sequence: full layers at max_context, rings as allocated.
+  size_t max_bytes() const {
+    return 2 * size_t(spec_.window > 0 ? capacity_ : max_context_) * row_floats() * sizeof(float);
+  }
   // A deep copy (same backend).
   std::unique_ptr<LayerCache> clone() const;
 
@@ -80,6 +84,7 @@ class KvCache {
   bool truncate(int32_t n);
   void clear();
   size_t bytes() const;
+  size_t max_bytes() const;  // bytes() when the sequence reaches max_context
   KvCache clone() const;
 
  private:

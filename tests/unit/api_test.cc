@@ -128,6 +128,31 @@ TEST(Api, ChatSecondTurnPrefillsOnlyTheNewTokens) {
   EXPECT_LT(second, int64_t(after_first.size()));
 }
 
+// ModelOptions::kv_memory_limit: sessions reserve their full-context KV bytes; one that does
+// not fit is refused (kResourceExhausted) and destroyed sessions give their share back.
+TEST(Api, KvMemoryLimitRefusesSessionsThatDoNotFit) {
+  ember::ModelOptions o;
+  o.context_length = 64;
+  const size_t per = Model::load(ember::testing::tiny_model_dir(), o)->new_session()->kv_bytes();
+  ASSERT_GT(per, 0u);
+  o.kv_memory_limit = int64_t(per * 2 + per / 2);
+  auto m = Model::load(ember::testing::tiny_model_dir(), o);
+  auto a = m->new_session();
+  auto b = m->new_session();
+  try {
+    auto c = m->new_session();
+    ADD_FAILURE() << "a third session fit in a limit of 2.5 sessions";
+  } catch (const ember::Error& e) {
+    EXPECT_EQ(e.code(), ember::ErrorCode::kResourceExhausted);
+    EXPECT_NE(std::string(e.what()).find("kv_memory_limit"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(b->fork(), ember::Error);  // a fork reserves too
+  a.reset();
+  auto c = m->new_session();  // a's share was released
+  c->prefill(std::vector<int32_t>{2, 17, 33});
+  EXPECT_FALSE(c->logits().empty());
+}
+
 TEST(Api, BadInputIsAnError) {
   EXPECT_THROW(Model::load("/nonexistent/model"), ember::Error);
   auto s = tiny()->new_session();
