@@ -280,34 +280,29 @@ Gemma3Hparams parse_hf_hparams(const nlohmann::json& root, const std::string& sr
 
 std::vector<WeightSlot> gemma3_weight_table(const Gemma3Hparams& h) {
   std::vector<WeightSlot> out;
-  auto add = [&](std::string name, SlotKind kind, std::vector<int64_t> shape, std::string role) {
-    WeightSlot w;
-    w.name = std::move(name), w.kind = kind, w.shape = std::move(shape), w.role = std::move(role);
-    out.push_back(std::move(w));
-  };
+  WeightTableBuilder t{&out};
   const int64_t H = h.hidden, q = h.n_heads * h.head_dim, kv = h.n_kv * h.head_dim;
-  add("embed_tokens", SlotKind::kMatrix, {h.vocab, H}, "token embedding");
-  add("norm", SlotKind::kVector, {H}, "final RMSNorm weight (used as 1 + w)");
+  t.matrix("embed_tokens", h.vocab, H, "token embedding");
+  t.vec("norm", H, "final RMSNorm weight (used as 1 + w)");
   if (h.untied_head) {
-    add("lm_head", SlotKind::kMatrix, {h.vocab, H}, "LM head (untied)");
+    t.matrix("lm_head", h.vocab, H, "LM head (untied)");
   } else {
-    add("lm_head", SlotKind::kMatrix, {1, 1}, "LM head");
-    out.back().need = Need::kIgnored, out.back().reason = "tied to embed_tokens";
+    t.ignored("lm_head", SlotKind::kMatrix, "LM head", "tied to embed_tokens");
   }
   for (int64_t i = 0; i < h.layers; ++i) {
     const std::string p = "layers." + std::to_string(i) + ".";
     for (const char* n : {"input_layernorm", "post_attention_layernorm", "pre_feedforward_layernorm",
                           "post_feedforward_layernorm"})
-      add(p + n, SlotKind::kVector, {H}, std::string(n) + " (1 + w)");
-    add(p + "self_attn.q_proj", SlotKind::kMatrix, {q, H}, "query projection");
-    add(p + "self_attn.k_proj", SlotKind::kMatrix, {kv, H}, "key projection");
-    add(p + "self_attn.v_proj", SlotKind::kMatrix, {kv, H}, "value projection");
-    add(p + "self_attn.o_proj", SlotKind::kMatrix, {H, q}, "attention output projection");
-    add(p + "self_attn.q_norm", SlotKind::kVector, {h.head_dim}, "query RMSNorm (1 + w)");
-    add(p + "self_attn.k_norm", SlotKind::kVector, {h.head_dim}, "key RMSNorm (1 + w)");
-    add(p + "mlp.gate_proj", SlotKind::kMatrix, {h.ffn, H}, "MLP gate projection");
-    add(p + "mlp.up_proj", SlotKind::kMatrix, {h.ffn, H}, "MLP up projection");
-    add(p + "mlp.down_proj", SlotKind::kMatrix, {H, h.ffn}, "MLP down projection");
+      t.vec(p + n, H, std::string(n) + " (1 + w)");
+    t.matrix(p + "self_attn.q_proj", q, H, "query projection");
+    t.matrix(p + "self_attn.k_proj", kv, H, "key projection");
+    t.matrix(p + "self_attn.v_proj", kv, H, "value projection");
+    t.matrix(p + "self_attn.o_proj", H, q, "attention output projection");
+    t.vec(p + "self_attn.q_norm", h.head_dim, "query RMSNorm (1 + w)");
+    t.vec(p + "self_attn.k_norm", h.head_dim, "key RMSNorm (1 + w)");
+    t.matrix(p + "mlp.gate_proj", h.ffn, H, "MLP gate projection");
+    t.matrix(p + "mlp.up_proj", h.ffn, H, "MLP up projection");
+    t.matrix(p + "mlp.down_proj", H, h.ffn, "MLP down projection");
   }
   return out;
 }

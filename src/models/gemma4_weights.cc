@@ -8,28 +8,8 @@ namespace ember {
 
 namespace {
 
-struct TableBuilder {
-  std::vector<WeightSlot>* out;
-  WeightSlot& add(std::string name, SlotKind kind, std::vector<int64_t> shape, std::string role) {
-    WeightSlot s;
-    s.name = std::move(name), s.kind = kind, s.shape = std::move(shape), s.role = std::move(role);
-    out->push_back(std::move(s));
-    return out->back();
-  }
-  WeightSlot& matrix(std::string name, int64_t rows, int64_t cols, std::string role) {
-    return add(std::move(name), SlotKind::kMatrix, {rows, cols}, std::move(role));
-  }
-  WeightSlot& vec(std::string name, int64_t n, std::string role) {
-    return add(std::move(name), SlotKind::kVector, {n}, std::move(role));
-  }
-  WeightSlot& ignored(std::string name, SlotKind kind, std::string role, std::string reason) {
-    WeightSlot& s = add(std::move(name), kind, {1, 1}, std::move(role));
-    s.need = Need::kIgnored, s.reason = std::move(reason);
-    return s;
-  }
-};
 
-void add_attention(TableBuilder& t, const Gemma4Config& cfg, int64_t i, const std::string& p) {
+void add_attention(WeightTableBuilder& t, const Gemma4Config& cfg, int64_t i, const std::string& p) {
   const Gemma4LayerInfo& li = cfg.layers[size_t(i)];
   const int64_t H = cfg.text.hidden_size, nH = cfg.text.num_attention_heads;
   const int64_t q = nH * li.head_dim, kv = li.n_kv_heads * li.head_dim;
@@ -50,7 +30,7 @@ void add_attention(TableBuilder& t, const Gemma4Config& cfg, int64_t i, const st
   t.vec(a + "k_norm", li.head_dim, "key RMSNorm weight");
 }
 
-void add_mlp(TableBuilder& t, const Gemma4Config& cfg, int64_t i, const std::string& p) {
+void add_mlp(WeightTableBuilder& t, const Gemma4Config& cfg, int64_t i, const std::string& p) {
   const Gemma4LayerInfo& li = cfg.layers[size_t(i)];
   const int64_t H = cfg.text.hidden_size, W = li.mlp_width;
   std::string hint;
@@ -67,7 +47,7 @@ void add_mlp(TableBuilder& t, const Gemma4Config& cfg, int64_t i, const std::str
   t.matrix(p + "mlp.down_proj", H, W, "MLP down projection").shape_hint = hint;
 }
 
-void add_moe(TableBuilder& t, const Gemma4Config& cfg, const std::string& p, MoeForm form) {
+void add_moe(WeightTableBuilder& t, const Gemma4Config& cfg, const std::string& p, MoeForm form) {
   const int64_t H = cfg.text.hidden_size, E = cfg.text.num_experts, I = cfg.text.moe_intermediate_size;
   t.matrix(p + "router.proj", E, H, "MoE router projection");
   t.vec(p + "router.scale", H, "MoE router input scale").weight_suffix = false;
@@ -94,7 +74,7 @@ void add_moe(TableBuilder& t, const Gemma4Config& cfg, const std::string& p, Moe
 
 std::vector<WeightSlot> gemma4_text_weight_table(const Gemma4Config& cfg, MoeForm moe_form) {
   std::vector<WeightSlot> slots;
-  TableBuilder t{&slots};
+  WeightTableBuilder t{&slots};
   const Gemma4TextConfig& c = cfg.text;
   const int64_t H = c.hidden_size, L = c.num_hidden_layers, P = c.hidden_size_per_layer_input;
   t.matrix("embed_tokens", c.vocab_size, H,

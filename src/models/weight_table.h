@@ -45,6 +45,29 @@ struct WeightSlot {
   std::string shape_hint;     // added to a shape-mismatch problem (e.g. double-wide MLP)
 };
 
+// Appends declared slots to a weight table (every model file's table is written with it).
+struct WeightTableBuilder {
+  std::vector<WeightSlot>* out;
+  WeightSlot& add(std::string name, SlotKind kind, std::vector<int64_t> shape, std::string role) {
+    WeightSlot s;
+    s.name = std::move(name), s.kind = kind, s.shape = std::move(shape), s.role = std::move(role);
+    out->push_back(std::move(s));
+    return out->back();
+  }
+  WeightSlot& matrix(std::string name, int64_t rows, int64_t cols, std::string role) {
+    return add(std::move(name), SlotKind::kMatrix, {rows, cols}, std::move(role));
+  }
+  WeightSlot& vec(std::string name, int64_t n, std::string role) {
+    return add(std::move(name), SlotKind::kVector, {n}, std::move(role));
+  }
+  // Accepted when present, never used (shape not checked).
+  WeightSlot& ignored(std::string name, SlotKind kind, std::string role, std::string reason) {
+    WeightSlot& s = add(std::move(name), kind, {1, 1}, std::move(role));
+    s.need = Need::kIgnored, s.reason = std::move(reason);
+    return s;
+  }
+};
+
 // How checkpoint keys map to sub-models: the first rule whose prefix matches wins; `local` is
 // the key with `strip` removed from its front.
 struct KeyRule {

@@ -46,14 +46,7 @@ Gemma4VisionConfig parse_gemma4_vision_config(const std::string& json_text, cons
 
 namespace {
 
-struct Table {
-  std::vector<WeightSlot>* out;
-  WeightSlot& add(std::string name, SlotKind kind, std::vector<int64_t> shape, std::string role) {
-    WeightSlot s;
-    s.name = std::move(name), s.kind = kind, s.shape = std::move(shape), s.role = std::move(role);
-    out->push_back(std::move(s));
-    return out->back();
-  }
+struct Table : WeightTableBuilder {
   // A clipped linear: `<p>.linear` plus four scalar bounds (§2.9).
   void clipped(const Gemma4VisionConfig& c, const std::string& p, int64_t rows, int64_t cols,
                const std::string& role) {
@@ -74,7 +67,7 @@ struct Table {
 
 std::vector<WeightSlot> gemma4_vision_weight_table(const Gemma4VisionConfig& c, int64_t text_hidden) {
   std::vector<WeightSlot> slots;
-  Table t{&slots};
+  Table t{{&slots}};
   const int64_t D = c.hidden_size, I = c.intermediate_size;
   const int64_t q = c.num_attention_heads * c.head_dim, kv = c.num_key_value_heads * c.head_dim;
   const std::string r = "vision_tower.";

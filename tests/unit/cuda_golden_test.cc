@@ -6,6 +6,8 @@
 #ifdef EMBER_HAVE_CUDA
 #include <gtest/gtest.h>
 
+#include "util/golden.h"
+
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -29,27 +31,6 @@ std::vector<int32_t> fixture_ids(const std::string& dir) {
   return j["ids"].get<std::vector<int32_t>>();
 }
 
-struct Diff {
-  double max_abs = 0;
-  int64_t top1_mismatch = 0;
-};
-
-Diff compare(const std::vector<float>& got, const std::vector<float>& want, int64_t rows, int64_t vocab) {
-  Diff d;
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* g = got.data() + r * vocab;
-    const float* w = want.data() + r * vocab;
-    int64_t ag = 0, aw = 0;
-    for (int64_t v = 0; v < vocab; ++v) {
-      const double e = std::fabs(double(g[v]) - double(w[v]));
-      d.max_abs = std::max(d.max_abs, std::isnan(e) ? INFINITY : e);
-      if (g[v] > g[ag]) ag = v;
-      if (w[v] > w[aw]) aw = v;
-    }
-    d.top1_mismatch += ag != aw;
-  }
-  return d;
-}
 
 constexpr double kTol = 1e-3;
 
@@ -75,11 +56,11 @@ TEST_P(CudaGolden, LogitsMatchReference) {
   fo.logits = LogitsMode::kAll;
   std::vector<float> got;
   model->forward(ids.data(), T, *st, fo, &got);
-  Diff d = compare(got, want, T, V);
+  testing::LogitsDiff d = testing::compare_logits(got.data(), want.data(), T, V);
   std::printf("[ cuda golden ] %-24s prefill max_abs %.3g top1 mismatches %lld\n", (fixture + " " + be).c_str(), d.max_abs,
-              (long long)d.top1_mismatch);
+              (long long)d.argmax_mismatches);
   EXPECT_LE(d.max_abs, kTol) << fixture << " " << be;
-  EXPECT_EQ(d.top1_mismatch, 0) << fixture << " " << be;
+  EXPECT_EQ(d.argmax_mismatches, 0) << fixture << " " << be;
 
   auto st2 = model->new_state(4096, 512);
   std::vector<float> step, all;
@@ -88,18 +69,18 @@ TEST_P(CudaGolden, LogitsMatchReference) {
     model->forward(ids.data() + t, 1, *st2, fo, &step);
     all.insert(all.end(), step.begin(), step.end());
   }
-  d = compare(all, want, T, V);
+  d = testing::compare_logits(all.data(), want.data(), T, V);
   std::printf("[ cuda golden ] %-24s decode  max_abs %.3g top1 mismatches %lld\n", (fixture + " " + be).c_str(), d.max_abs,
-              (long long)d.top1_mismatch);
+              (long long)d.argmax_mismatches);
   EXPECT_LE(d.max_abs, kTol) << fixture << " " << be << " (token by token)";
-  EXPECT_EQ(d.top1_mismatch, 0) << fixture << " " << be << " (token by token)";
+  EXPECT_EQ(d.argmax_mismatches, 0) << fixture << " " << be << " (token by token)";
 
   auto st3 = model->new_state(4096, 3);  // chunks of 3 (GEMV path) with YOCO
   model->forward(ids.data(), T, *st3, fo, &step);
   std::vector<float> last(want.end() - V, want.end());
-  d = compare(step, last, 1, V);
+  d = testing::compare_logits(step.data(), last.data(), 1, V);
   EXPECT_LE(d.max_abs, kTol) << fixture << " " << be << " (chunked + YOCO)";
-  EXPECT_EQ(d.top1_mismatch, 0);
+  EXPECT_EQ(d.argmax_mismatches, 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, CudaGolden,

@@ -13,32 +13,13 @@
 #include "ember/ember.hpp"
 #include "io/npy.h"
 #include "models/language_model.h"
+#include "util/golden.h"
 
 namespace ember {
 namespace {
 
 const std::string kDir = std::string(EMBER_SOURCE_DIR) + "/tests/fixtures/gemma4_audio/";
 
-struct Diff {
-  double max_abs = 0;
-  int64_t top1_mismatch = 0;
-};
-
-Diff compare(const std::vector<float>& got, const std::vector<float>& want, int64_t rows, int64_t vocab) {
-  Diff d;
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* g = got.data() + r * vocab;
-    const float* w = want.data() + r * vocab;
-    int64_t ag = 0, aw = 0;
-    for (int64_t v = 0; v < vocab; ++v) {
-      d.max_abs = std::max(d.max_abs, double(std::fabs(g[v] - w[v])));
-      if (g[v] > g[ag]) ag = v;
-      if (w[v] > w[aw]) aw = v;
-    }
-    d.top1_mismatch += ag != aw;
-  }
-  return d;
-}
 
 void check_logits(const std::string& ckpt, const std::string& ref_file, int64_t max_chunk) {
   ModelLoadOptions lo;
@@ -63,12 +44,13 @@ void check_logits(const std::string& ckpt, const std::string& ref_file, int64_t 
   lm->forward(ids.data(), int64_t(ids.size()), *st, o, &logits);
   NpyArray ref = read_npy(kDir + ref_file);
   ASSERT_EQ(ref.shape[0], int64_t(ids.size()));
-  const Diff d = compare(logits, ref.values<float>(), ref.shape[0], ref.shape[1]);
+  const testing::LogitsDiff d =
+      testing::compare_logits(logits.data(), ref.values<float>().data(), ref.shape[0], ref.shape[1]);
   EXPECT_LE(d.max_abs, 1e-3) << ckpt;
-  EXPECT_EQ(d.top1_mismatch, 0) << ckpt;
+  EXPECT_EQ(d.argmax_mismatches, 0) << ckpt;
   std::printf(
       "[audio logits] %s chunk %lld: %zu positions, %lld soft tokens, max-abs %.3g, top-1 mismatches %lld\n",
-      ckpt.c_str(), (long long)max_chunk, ids.size(), (long long)n, d.max_abs, (long long)d.top1_mismatch);
+      ckpt.c_str(), (long long)max_chunk, ids.size(), (long long)n, d.max_abs, (long long)d.argmax_mismatches);
 }
 
 TEST(Gemma4AudioLogits, HfF32MatchesTransformers) { check_logits("tiny", "logits.npy", 256); }
